@@ -45,3 +45,32 @@ def gpt2_small_shaped(tmp_path_factory):
     """GPT-2 small's shape (12 layers, 12 heads, 768 wide), real tokenizer, random weights."""
     directory = tmp_path_factory.mktemp("gpt2-small-shaped")
     return build_random_checkpoint(directory, real_gpt2_tokenizer(), **GPT2_SMALL_SHAPE)
+
+
+# -- traces, for the scene and video tests --------------------------------------------
+
+@pytest.fixture(scope="session")
+def nano_sort_trace():
+    """The bundled sorting model on "CBABBC", 6 greedy steps (the last one past the context)."""
+    from tracer.models import load_model
+    from tracer.record import trace_prompt
+    from tracer.sampling import Sampling
+
+    return trace_prompt(load_model("nano-sort"), "CBABBC", generate=6, sampling=Sampling(temperature=0))
+
+
+@pytest.fixture(scope="session")
+def gpt2_trace(gpt2_vocab_checkpoint):
+    """A small random model with GPT-2's real tokenizer, on an English prompt, 3 sampled steps."""
+    from tracer.models import load_model
+    from tracer.record import trace_prompt
+
+    return trace_prompt(load_model(str(gpt2_vocab_checkpoint)), "The quick brown fox jumps over the lazy dog",
+                        generate=3)
+
+
+@pytest.fixture(scope="session")
+def nano_sort_trace_file(nano_sort_trace, tmp_path_factory):
+    path = tmp_path_factory.mktemp("traces") / "nano-sort.safetensors"
+    nano_sort_trace.save(path)
+    return path
