@@ -1,0 +1,212 @@
+"""Embeddings: every token becomes a vector (all of them as one heatmap); then, for the last
+token, its ID selects a row of W_E, its position a row of W_P, and their sum is the
+residual stream x0 that block 0 reads. The first values are printed, the whole vector is
+a colour strip."""
+
+import numpy as np
+from manim import (
+    DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, Group, Rectangle, VGroup, Write,
+)
+
+from scenes import helpers
+from scenes.base import TraceScene
+from scenes.helpers import Fade
+
+
+class EmbeddingsScene(TraceScene):
+    n_values = 6  # how many leading values of each vector are printed as numbers
+    value_size = 24
+    label_size = 22
+    matrix_width = 0.8
+    matrix_x = -5.55  # W_E above W_P, in one column at the left
+    token_matrix_top, token_matrix_height = 1.8, 2.2
+    position_matrix_top, position_matrix_height = -1.4, 0.9  # drawn shorter: the shape labels tell the truth
+    vectors_left = -3.2  # where the vector rows start
+    row_y = (1.6, 0.1, -1.4)  # label lines of the token, position and sum rows
+    strip_height = 0.3
+    max_heatmap_rows = 16
+    max_heatmap_row_height = 0.55
+
+    def construct(self):
+        self.show_heading("embeddings.heading")
+        self.position = self.trace.n_prompt_tokens - 1  # the token the prediction will be read from
+        self.limit = helpers.colour_limit(self.token_vector, self.position_vector, self.sum_vector)
+
+        # -- beat 1: every token becomes a vector ------------------------------------------------
+        self.beat("all")
+        self.set_caption(self.say("embeddings.explain_all", n_tokens=self.trace.n_prompt_tokens,
+                                  d_model=self.d_model))
+        overview = self.residual_heatmap()
+        self.play(Fade(overview), run_time=1)
+        self.wait(2)
+
+        # -- beat 2: the last token's ID picks a row of W_E -----------------------------------------
+        self.beat("token")
+        self.set_caption(self.say("embeddings.explain_token", d_model=self.d_model))
+        focus = self.focus_line()
+        token_matrix = self.matrix("W_E", self.vocab_size, self.token_matrix_top, self.token_matrix_height,
+                                   self.token_id, self.theme.accent)
+        token_row = self.vector_row("embeddings.token_row", self.token_id, self.token_vector, self.row_y[0],
+                                    self.theme.accent)
+        self.play(Fade(overview, appear=False), Fade(focus), run_time=0.8)
+        self.play(Create(token_matrix.block), Fade(token_matrix.labels), run_time=0.8)
+        self.play(FadeIn(token_matrix.lit, scale=1.5), run_time=0.6)
+        self.play(Create(self.arrow_to(token_matrix.lit, token_row)), Fade(token_row, lag_ratio=0.05))
+        self.wait(1.5)
+
+        # -- beat 3: its position picks a row of W_P ----------------------------------------------
+        self.beat("position")
+        self.set_caption(self.say("embeddings.explain_position"))
+        position_matrix = self.matrix("W_P", self.n_positions, self.position_matrix_top,
+                                      self.position_matrix_height, self.position, self.theme.accent_2)
+        position_row = self.vector_row("embeddings.position_row", self.position, self.position_vector,
+                                       self.row_y[1], self.theme.accent_2)
+        self.play(Create(position_matrix.block), Fade(position_matrix.labels), run_time=0.8)
+        self.play(FadeIn(position_matrix.lit, scale=1.5), run_time=0.6)
+        self.play(Create(self.arrow_to(position_matrix.lit, position_row)), Fade(position_row, lag_ratio=0.05))
+        self.wait(1.5)
+
+        # -- beat 4: their sum is the residual stream x0 -----------------------------------------
+        self.beat("sum")
+        self.set_caption(self.say("embeddings.explain_sum"))
+        sum_row = self.vector_row("embeddings.sum_row", None, self.sum_vector, self.row_y[2], self.theme.text)
+        self.play(Write(self.operators(position_row, sum_row)), run_time=0.6)
+        self.play(Fade(sum_row, lag_ratio=0.05), Fade(self.legend()))
+        self.wait(2)
+
+    # -- facts -------------------------------------------------------------------------------------
+
+    @property
+    def token_id(self):
+        return self.trace.token_ids[self.position]
+
+    @property
+    def vocab_size(self):
+        return self.trace.config["vocab_size"]
+
+    @property
+    def n_positions(self):
+        return self.trace.config["n_positions"]
+
+    @property
+    def d_model(self):
+        return self.trace.d_model
+
+    @property
+    def token_vector(self):
+        return self.trace["hook_embed"][self.position]  # (d,)  row token_id of W_E
+
+    @property
+    def position_vector(self):
+        return self.trace["hook_pos_embed"][self.position]  # (d,)  row `position` of W_P
+
+    @property
+    def sum_vector(self):
+        return self.trace.block(0, "hook_resid_pre")[self.position]  # (d,)  what block 0 reads
+
+    # -- pieces ------------------------------------------------------------------------------------
+
+    def focus_line(self):
+        """The last prompt token's chip, ID and position, under the heading."""
+        intro = self.words("embeddings.focus", size=self.label_size + 2)
+        chip = helpers.token_chip(self.theme, helpers.piece_text(self.trace, self.position), size=26)
+        token_id = self.words("embeddings.id", size=self.label_size + 2, color=self.theme.accent,
+                              token_id=self.token_id)
+        position = self.words("embeddings.position", size=self.label_size + 2, color=self.theme.accent_2,
+                              position=self.position)
+        line = VGroup(intro, chip, token_id, position).arrange(RIGHT, buff=0.3)
+        helpers.fit_within(line, width=self.content_width * 0.62)
+        return self.align_left(line, self.top - 0.95)
+
+    def matrix(self, name, n_rows, top, height, row, colour):
+        """A matrix as a tall block with one row lit, its name above and its shape below."""
+        x = self.matrix_x
+        block = Rectangle(width=self.matrix_width, height=height, fill_color=self.theme.panel, fill_opacity=1,
+                          stroke_color=self.theme.panel_edge, stroke_width=1.5)
+        block.move_to([x, top - height / 2, 0])
+        row_height = height / n_rows
+        lit = Rectangle(width=self.matrix_width, height=max(row_height, 0.06), fill_color=colour, fill_opacity=1,
+                        stroke_width=0)
+        lit.move_to([x, top - (row + 0.5) * row_height, 0])
+        title = helpers.mono(self.theme, name, size=self.label_size + 4, color=colour)
+        title.next_to(block, UP, buff=0.1)
+        shape = helpers.mono(self.theme, self.say("embeddings.shape", rows=n_rows, cols=self.d_model),
+                             size=self.label_size - 4, color=self.theme.muted)
+        helpers.fit_within(shape, width=2 * (self.matrix_x - self.left_edge()))
+        shape.next_to(block, DOWN, buff=0.1)
+        group = VGroup(block, lit, title, shape)
+        group.block, group.lit, group.labels = block, lit, VGroup(title, shape)
+        return group
+
+    def vector_row(self, label_key, row, vector, y, colour):
+        """A label, the first values as numbers (2 decimals), the rest counted, and the whole
+        vector as a colour strip."""
+        label = self.words(label_key, size=self.label_size, color=colour, row=row)
+        label.move_to([self.vectors_left, y, 0], aligned_edge=LEFT)
+        values = VGroup(*[helpers.mono(self.theme, helpers.fmt_value(v), size=self.value_size)
+                          for v in vector[: self.n_values]])
+        cell = max(v.width for v in values) + 0.35
+        for i, value in enumerate(values):  # right-aligned columns, so decimal points line up
+            value.move_to([self.vectors_left + 0.3 + (i + 1) * cell, 0, 0], aligned_edge=RIGHT)
+        values.set_y(y - 0.45)
+        more = self.words("embeddings.values_more", size=self.label_size - 2, color=self.theme.muted,
+                          n_more=len(vector) - self.n_values)
+        more.next_to(values, RIGHT, buff=0.35)
+        strip_width = self.right_edge() - self.vectors_left
+        image, outline = helpers.colour_strip(self.theme, vector, self.limit, strip_width, self.strip_height)
+        strip = Group(image, outline).move_to([self.vectors_left + strip_width / 2, y - 0.95, 0])
+        return Group(label, values, more, strip)
+
+    def arrow_to(self, lit, row):
+        start = lit.get_right() + 0.05 * RIGHT
+        end = np.array([self.vectors_left - 0.2, row[1].get_y(), 0])
+        return Arrow(start, end, buff=0.05, stroke_width=3, max_tip_length_to_length_ratio=0.08,
+                     color=self.theme.muted)
+
+    def operators(self, position_row, sum_row):
+        """ "+" beside the position row and "=" beside the sum, left of the numbers."""
+        x = self.vectors_left + 0.1
+        plus = helpers.mono(self.theme, "+", size=32, color=self.theme.text).move_to([x, position_row[1].get_y(), 0])
+        equals = helpers.mono(self.theme, "=", size=32, color=self.theme.text).move_to([x, sum_row[1].get_y(), 0])
+        return VGroup(plus, equals)
+
+    def legend(self):
+        limit = helpers.fmt_value(self.limit)
+        ramp, caption = helpers.scale_legend(self.theme, self.limit, self.say("embeddings.scale", limit=limit),
+                                             size=self.label_size - 4)
+        legend = Group(ramp, caption)
+        return legend.move_to([self.right_edge() - legend.width / 2, self.top - 0.95, 0])
+
+    def residual_heatmap(self):
+        """Every prompt token's x0 as one image row, labelled by its piece (a window of
+        rows, with an ellipsis, for long prompts); the focus row is outlined."""
+        n = self.trace.n_prompt_tokens
+        indices = helpers.window_indices(n, self.max_heatmap_rows)
+        resid = self.trace.block(0, "hook_resid_pre")  # (T, d)
+        rows = np.stack([resid[i] if i is not None else np.full(self.d_model, np.nan) for i in indices])
+        top, bottom = self.top - 0.9, self.caption_top() + 0.6
+        row_height = min(self.max_heatmap_row_height, (top - bottom) / len(indices))
+        top = (top + bottom) / 2 + row_height * len(indices) / 2  # centred in the room
+        labels = VGroup(*[helpers.words(self.theme, helpers.piece_text(self.trace, i) if i is not None
+                                        else helpers.MIDLINE_ELLIPSIS, size=min(26, 60 * row_height), strut=True)
+                          for i in indices])
+        for label in labels:
+            helpers.fit_within(label, width=2.4, height=row_height * 0.95)
+        image_left = self.left_edge() + 2.7
+        width = self.right_edge() - image_left
+        limit = helpers.colour_limit(resid[:n])
+        image = helpers.heatmap(self.theme, rows, limit, width, row_height * len(indices))
+        image.move_to([image_left + width / 2, top - image.height / 2, 0])
+        for i, label in enumerate(labels):
+            helpers.centre_text_on(label, [image_left - 0.15 - label.width / 2, top - (i + 0.5) * row_height, 0])
+        focus_row = indices.index(self.position)
+        outline = Rectangle(width=width, height=row_height, stroke_color=self.theme.accent, stroke_width=2.5)
+        outline.move_to([image.get_x(), top - (focus_row + 0.5) * row_height, 0])
+        dims = self.words("embeddings.dims", size=self.label_size - 2, color=self.theme.muted, d_model=self.d_model)
+        dims.next_to(image, DOWN, buff=0.15).align_to(image, LEFT)
+        legend = Group(*helpers.scale_legend(self.theme, limit, self.say("embeddings.scale",
+                                                                          limit=helpers.fmt_value(limit)),
+                                             size=self.label_size - 4))
+        legend.next_to(image, DOWN, buff=0.15).align_to(image, RIGHT)
+        note = self.window_note(sum(i is not None for i in indices), n)
+        return Group(image, labels, outline, dims, legend, *note)
