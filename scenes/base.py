@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from manim import LEFT, UL, UP, Scene, config
+from manim import Wait, LEFT, UL, UP, Scene, config
 
 from scenes import helpers
 from scenes.helpers import Fade
@@ -48,9 +48,16 @@ class TraceScene(Scene):
 
     # -- time: every run_time and wait scales with the pace ------------------------------
 
-    def play(self, *animations, run_time=1.0, **kwargs):
-        """Scene.play with run_time (default 1 s) multiplied by options.pace."""
-        super().play(*animations, run_time=run_time * self.options.pace, **kwargs)
+    def play(self, *animations, run_time=None, **kwargs):
+        """Scene.play with run_time (default 1 s) multiplied by options.pace.
+
+        Manim's `wait` comes through here too, with a Wait animation whose duration
+        `wait` below has already scaled: that one keeps its own run_time.
+        """
+        if run_time is None and any(isinstance(animation, Wait) for animation in animations):
+            return super().play(*animations, **kwargs)
+        return super().play(*animations, run_time=(1.0 if run_time is None else run_time) * self.options.pace,
+                            **kwargs)
 
     def wait(self, duration=1.0, *args, **kwargs):
         super().wait(duration * self.options.pace, *args, **kwargs)
