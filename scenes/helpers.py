@@ -479,7 +479,8 @@ def scale_legend(theme, limit, label, width=2.4, height=0.16, size=18):
 # -- bar charts ------------------------------------------------------------------------
 
 def probability_bars(theme, labels, probs, bar_length, highlight=None, size=22, row_height=0.42,
-                     label_width=2.4, extra=None, extra_width=1.1, gap=0.25, notes=None):
+                     label_width=2.4, extra=None, extra_width=1.1, gap=0.25, notes=None, fmt=fmt_percent,
+                     largest=None):
     """Horizontal bars for probabilities, scaled to the largest shown (a random model's
     0.02% would be invisible on a 0-100% axis), each labelled with its real percentage.
 
@@ -487,9 +488,10 @@ def probability_bars(theme, labels, probs, bar_length, highlight=None, size=22, 
     numbers (e.g. logits) between labels and bars; notes: optional words after a row's
     percentage (None for none); highlight: the row drawn in the accent colour. Returns a
     VGroup of rows, each with .label, .extra, .bar, .value and .note (or None), the first
-    row's centre at y=0.
+    row's centre at y=0. fmt writes each value (default: a percentage); largest is the value
+    a full-length bar stands for (default: the largest shown; 1.0 puts charts on one axis).
     """
-    largest = max(probs) or 1.0
+    largest = largest or max(probs) or 1.0
     bar_left = gap + (extra_width + gap if extra is not None else 0)
     rows = VGroup()
     for i, (label, p) in enumerate(zip(labels, probs)):
@@ -506,7 +508,7 @@ def probability_bars(theme, labels, probs, bar_length, highlight=None, size=22, 
         row.bar = Rectangle(width=max(bar_length * p / largest, 0.02), height=row_height * 0.6, stroke_width=0,
                             fill_color=theme.accent if lit else theme.bar, fill_opacity=1)
         row.bar.move_to([bar_left, -i * row_height, 0], aligned_edge=LEFT)
-        row.value = mono(theme, fmt_percent(p), size=size - 2, color=theme.accent if lit else theme.muted)
+        row.value = mono(theme, fmt(p), size=size - 2, color=theme.accent if lit else theme.muted)
         row.value.next_to(row.bar, RIGHT, buff=0.15)
         row.add(row.bar, row.value)
         row.note = None
@@ -516,6 +518,16 @@ def probability_bars(theme, labels, probs, bar_length, highlight=None, size=22, 
             row.add(row.note)
         rows.add(row)
     return rows
+
+
+def row_highlight(rows, index, theme):
+    """A frame round one row of `probability_bars` that stays inside the gap to its neighbours
+    (a fixed buff would cut into the next row once a short chart is scaled up)."""
+    row = rows[index]
+    pitch = abs(rows[1].bar.get_y() - rows[0].bar.get_y()) if len(rows) > 1 else row.height * 1.6
+    height = min(row.height + 0.2, pitch * 0.96)
+    return RoundedRectangle(width=row.width + 0.24, height=height, corner_radius=min(0.08, height / 4),
+                            color=theme.accent).move_to([row.get_x(), row.bar.get_y(), 0])
 
 
 def bracket_under(mobs, theme, depth=0.12):

@@ -3,7 +3,7 @@ token joins the text, and the model runs again on all of it, step after step."""
 
 from manim import (
     DOWN, LEFT, RIGHT, UP, Arrow, ReplacementTransform, ShowPassingFlash,
-    RoundedRectangle, SurroundingRectangle, VGroup,
+    RoundedRectangle, VGroup,
 )
 
 from scenes import helpers
@@ -69,7 +69,7 @@ class LoopScene(TraceScene):
         swap = [Fade(chart, shift=0.15 * LEFT)] + ([Fade(old_chart, appear=False)] if old_chart is not None else [])
         self.play(*swap, run_time=0.6)
         chosen_row = chart.rows[chart.chosen]
-        highlight = SurroundingRectangle(chosen_row, color=self.theme.accent, buff=0.08, corner_radius=0.06)
+        highlight = helpers.row_highlight(chart.rows, chart.chosen, self.theme)
         chart.add(highlight)  # leaves with the chart
         self.play(Fade(highlight), run_time=0.3)
         self.add_token(prefix, source=chosen_row.label)

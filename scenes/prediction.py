@@ -1,7 +1,7 @@
 """Prediction: the last prompt position's logits become probabilities; the top candidates
 as a bar chart with their real probabilities, and the token chosen next."""
 
-from manim import DOWN, LEFT, RIGHT, UP, GrowFromEdge, Indicate, SurroundingRectangle, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, GrowFromEdge, Indicate, VGroup
 
 from scenes import helpers
 from scenes.base import TraceScene
@@ -41,8 +41,9 @@ class PredictionScene(TraceScene):
         # -- beat 3: the token chosen next --------------------------------------------------------
         self.beat("choice")
         self.set_caption(self.choice_sentence())
-        chosen_row = self.chosen_row(chart)
-        highlight = SurroundingRectangle(chosen_row, color=self.theme.accent, buff=0.12, corner_radius=0.08)
+        chosen_index = self.prediction.rows()[1]
+        chosen_row = chart.rows[chosen_index]
+        highlight = helpers.row_highlight(chart.rows, chosen_index, self.theme)
         self.play(*self.recolour(chosen_row), Fade(highlight), run_time=0.6)
         self.play(Fade(context.next_token, shift=0.2 * LEFT), Indicate(chosen_row.label, scale_factor=1.1,
                                                                            color=self.theme.accent))
@@ -108,9 +109,6 @@ class PredictionScene(TraceScene):
             return VGroup()
         return self.words("prediction.rest", size=self.row_size - 4, color=self.theme.muted, n_rest=n_rest,
                           percent=helpers.fmt_percent(self.prediction.rest))
-
-    def chosen_row(self, chart):
-        return chart.rows[self.prediction.rows()[1]]
 
     def recolour(self, row):
         """Turn the chosen row to the accent colour in place (cheaper than a new Text)."""
