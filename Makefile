@@ -7,10 +7,11 @@ setup:
 	@bash setup.sh
 
 demo: setup
-	$(PYTHON) render.py trace --model nano-sort --prompt CBABBC --generate 6 --out media/demo.safetensors
+	$(PYTHON) render.py video --model nano-sort --prompt CBABBC --generate 6 --quality medium --out media/demo.mp4
 
 test: setup
 	$(PYTHON) -m pytest -q
 
 bench: setup
 	$(PYTHON) benchmarks/trace_overhead.py
+	$(PYTHON) benchmarks/render_video.py
