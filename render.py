@@ -23,53 +23,50 @@ DEFAULT_MEDIA_DIR = "media"
 
 # -- shared options -------------------------------------------------------------------
 
-def model_options(command):
-    """--model and the generation settings, shared by every command that runs a model."""
-    options = [
-        click.option("--model", default="gpt2", show_default=True, metavar="gpt2|nano-sort|PATH",
-                     help="GPT-2 small from the Hugging Face hub (downloaded once), the bundled "
-                          "offline sorting model, or a local GPT-2 checkpoint directory."),
-        click.option("--generate", default=0, show_default=True, type=int, metavar="N",
-                     help="How many tokens to generate after the prompt, one at a time."),
-        click.option("--temperature", default=0.8, show_default=True, type=float, metavar="T",
-                     help="Sampling temperature; 0 means greedy (always the most probable token)."),
-        click.option("--top-k", default=40, show_default=True, type=int, metavar="K",
-                     help="Sample only among the K most probable tokens."),
-        click.option("--top-p", default=0.95, show_default=True, type=float, metavar="P",
-                     help="Sample only among the most probable tokens whose probabilities add up to P."),
-        click.option("--seed", default=0, show_default=True, type=int,
-                     help="Random seed: the same seed gives the same tokens."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def option_group(*options):
+    """One decorator that applies several click options, in the order listed."""
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
 
 
-def source_options(command):
-    """--prompt or --trace: run a model now, or draw a trace saved earlier."""
-    options = [
-        click.option("--prompt", default=None, help="The text the model reads."),
-        click.option("--trace", "trace_file", type=click.Path(dir_okay=False), default=None,
-                     metavar="FILE.safetensors",
-                     help="Draw a trace saved by `render.py trace` instead of running a model."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+# --model and the generation settings, shared by every command that runs a model.
+model_options = option_group(
+    click.option("--model", default="gpt2", show_default=True, metavar="gpt2|nano-sort|PATH",
+                 help="GPT-2 small from the Hugging Face hub (downloaded once), the bundled "
+                      "offline sorting model, or a local GPT-2 checkpoint directory."),
+    click.option("--generate", default=0, show_default=True, type=int, metavar="N",
+                 help="How many tokens to generate after the prompt, one at a time."),
+    click.option("--temperature", default=0.8, show_default=True, type=float, metavar="T",
+                 help="Sampling temperature; 0 means greedy (always the most probable token)."),
+    click.option("--top-k", default=40, show_default=True, type=int, metavar="K",
+                 help="Sample only among the K most probable tokens."),
+    click.option("--top-p", default=0.95, show_default=True, type=float, metavar="P",
+                 help="Sample only among the most probable tokens whose probabilities add up to P."),
+    click.option("--seed", default=0, show_default=True, type=int,
+                 help="Random seed: the same seed gives the same tokens."),
+)
 
 
-def scene_options(command):
-    """What every scene is drawn with: the colour theme, and the layer and head to follow."""
-    options = [
-        click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True),
-        click.option("--layer", type=int, default=None, metavar="L",
-                     help="The layer the attention scenes follow (0 is the first). [default: chosen by a stated rule]"),
-        click.option("--head", type=int, default=None, metavar="H",
-                     help="The attention head they follow (0 is the first). [default: chosen by a stated rule]"),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+# --prompt or --trace: run a model now, or draw a trace saved earlier.
+source_options = option_group(
+    click.option("--prompt", default=None, help="The text the model reads."),
+    click.option("--trace", "trace_file", type=click.Path(dir_okay=False), default=None,
+                 metavar="FILE.safetensors",
+                 help="Draw a trace saved by `render.py trace` instead of running a model."),
+)
+
+
+# What every scene is drawn with: the colour theme, and the layer and head to follow.
+scene_options = option_group(
+    click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True),
+    click.option("--layer", type=int, default=None, metavar="L",
+                 help="The layer the attention scenes follow (0 is the first). [default: chosen by a stated rule]"),
+    click.option("--head", type=int, default=None, metavar="H",
+                 help="The attention head they follow (0 is the first). [default: chosen by a stated rule]"),
+)
 
 
 MODEL_OPTION_NAMES = ("model", "generate", "temperature", "top_k", "top_p", "seed")

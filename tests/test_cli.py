@@ -143,16 +143,18 @@ def test_offline_hub_name_says_how_to_fix(tmp_path):
 
 
 def test_help_imports_no_heavy_library():
-    """--help must be instant: neither torch, transformers nor manim may be imported for it."""
+    """--help and the scene list must be instant: no torch, transformers, manim or av for them."""
     code = ("import sys, render\n"
-            "for args in (['--help'], ['trace', '--help']):\n"
+            "for args in (['--help'], ['trace', '--help'], ['video', '--help'], ['still', '--help'], ['scenes']):\n"
             "    try: render.main(args)\n"
             "    except SystemExit as e: assert e.code == 0, e.code\n"
-            "print(sorted(m for m in ('torch', 'transformers', 'manim') if m in sys.modules))\n")
+            "print(sorted(m for m in ('torch', 'transformers', 'manim', 'av') if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
-    assert "Usage: render.py trace" in result.stdout and "--temperature" in result.stdout
+    for usage in ("Usage: render.py trace", "Usage: render.py video", "Usage: render.py still"):
+        assert usage in result.stdout
+    assert "--temperature" in result.stdout and "--jobs N" in result.stdout
 
 
 def test_console_script_is_installed():

@@ -262,16 +262,3 @@ def test_ctrl_c_stops_the_workers_and_cleans_up(nano_sort_trace_file, tmp_path):
     assert stderr.splitlines()[-1] == "interrupted"
     assert wait_until_gone(worker)
     assert os.listdir(tmp_path) == []  # no video, no clips, no work directory
-
-
-def test_help_and_scenes_import_no_heavy_library():
-    """--help of the new commands and the scene list stay instant: no torch, transformers or manim."""
-    code = ("import sys, render\n"
-            "for args in (['video', '--help'], ['still', '--help'], ['scenes']):\n"
-            "    try: render.main(args)\n"
-            "    except SystemExit as e: assert e.code == 0, e.code\n"
-            "print(sorted(m for m in ('torch', 'transformers', 'manim', 'av') if m in sys.modules))\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
-    assert "Usage: render.py video" in result.stdout and "--jobs N" in result.stdout
