@@ -195,7 +195,7 @@ def fmt_percent(p):
     if percent >= 1 or percent == 0:
         return f"{percent:.2f}%"
     if percent >= 1e-4:
-        return f"{percent:.2g}%"
+        return f"{percent:#.2g}%"
     return f"{percent:.1e}%"
 
 

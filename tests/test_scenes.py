@@ -157,6 +157,7 @@ def test_number_formats():
     assert helpers.fmt_percent(0.9999) == "99.99%"
     assert helpers.fmt_percent(0.000152) == "0.015%"  # a random model's tiny probabilities stay apart
     assert helpers.fmt_percent(3.9e-5) == "0.0039%"
+    assert helpers.fmt_percent(0.0002) == "0.020%"  # same width as its neighbours: the trailing zero stays
 
 
 def test_window_keeps_the_ends_and_marks_the_gap():
