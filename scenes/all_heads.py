@@ -1,0 +1,194 @@
+"""All heads: every head of the layer has its own attention pattern (all real, side by
+side); their outputs z are joined side by side, projected by W_O (the Trace's attention
+output), and added to the residual stream (resid_mid = resid_pre + attn_out)."""
+
+import math
+
+import numpy as np
+from manim import DOWN, LEFT, RIGHT, UP, Group, Rectangle
+
+from scenes import helpers
+from scenes.attention_parts import AttentionScene, label_within, matrix_block, vector_row
+
+
+class AllHeadsScene(AttentionScene):
+    max_columns = 6  # heatmaps per row of the overview
+    head_label_size = 20
+    label_size = 20
+    label_width = 1.8
+    n_values = 6  # leading values of the residual vectors written out
+    max_row_height = 0.6  # of the joined-heads pictures (a short prompt's rows grow up to this)
+
+    def construct(self):
+        self.show_heading("heads.heading")
+        numbers = self.numbers
+
+        # -- beat 1: every head's pattern -------------------------------------------------------
+        self.beat("patterns")
+        self.set_caption(self.say("heads.explain_patterns", layer=self.layer, n_heads=self.trace.n_heads))
+        patterns = self.pattern_overview()
+        self.show(patterns, run_time=1.2, lag_ratio=0.05)
+        self.wait(2.5)
+
+        # -- beat 2: their outputs side by side ------------------------------------------------------
+        self.beat("concatenate")
+        self.set_caption(self.say("heads.explain_concat", n_tokens=self.n_tokens, d_head=numbers.d_head,
+                                  d_model=self.trace.d_model))
+        flow = self.projection()
+        self.hide(patterns)
+        self.show([*flow.labels, *flow.z, *self.window_notice()], run_time=1.0)
+        self.wait(2)
+
+        # -- beat 3: projected by W_O ------------------------------------------------------------------
+        self.beat("project")
+        self.set_caption(self.say("heads.explain_project", d_model=self.trace.d_model))
+        self.show(flow.w_o, run_time=0.8)
+        self.show(flow.out, run_time=0.8)
+        self.wait(2)
+
+        # -- beat 4: added to the residual stream -----------------------------------------------------
+        self.beat("residual")
+        self.set_caption(self.say("heads.explain_residual"))
+        self.hide([*flow.labels, *flow.z, *flow.w_o, *flow.out])
+        rows = self.residual_rows()
+        self.show(rows[0] + rows[1], run_time=1.0)
+        self.show(rows[2], run_time=1.0)
+        self.wait(2.5)
+
+    # -- beat 1 ------------------------------------------------------------------------------------
+
+    def pattern_overview(self):
+        """One heatmap per head (the shown tokens; the masked future blank), labelled; the
+        head the deep dive follows outlined."""
+        n_heads = self.trace.n_heads
+        columns = min(n_heads, self.max_columns)
+        rows = math.ceil(n_heads / columns)
+        top, bottom = self.content_top() - 0.1, self.caption_top() + 0.1
+        gap_x, label_room = 0.45, 0.45
+        legend_room = 0.35
+        side = min((self.content_width - (columns - 1) * gap_x) / columns,
+                   (top - bottom - legend_room) / rows - label_room, 3.2)
+        pictures = []
+        width = columns * side + (columns - 1) * gap_x
+        height = rows * (side + label_room)
+        start_y = (top + bottom + legend_room) / 2 + height / 2
+        for h in range(n_heads):
+            r, c = divmod(h, columns)
+            in_row = min(columns, n_heads - r * columns)
+            row_width = in_row * side + (in_row - 1) * gap_x
+            x = -row_width / 2 + c * (side + gap_x) + side / 2
+            y = start_y - r * (side + label_room) - side / 2
+            chosen = h == self.head
+            image = helpers.heatmap(self.theme, self.shown_pattern(h), 1.0, side, side).move_to([x, y, 0])
+            frame = Rectangle(width=side, height=side, stroke_color=self.theme.accent if chosen else
+                              self.theme.panel_edge, stroke_width=4 if chosen else 1.5).move_to([x, y, 0])
+            label = self.words("heads.head", size=self.head_label_size,
+                               color=self.theme.accent if chosen else self.theme.muted, head=h)
+            label.next_to(frame, DOWN, buff=0.1)
+            pictures.append(Group(image, frame, label))
+        legend = self.pattern_legend()
+        legend.move_to([self.right_edge() - legend.width / 2, bottom + legend.height / 2, 0])
+        return pictures + [legend]
+
+    def pattern_legend(self):
+        """The colour scale of the patterns: attention weight 0 (neutral) to 1 (full colour)."""
+        ramp = helpers.heatmap(self.theme, np.linspace(0, 1, 64)[None, :], 1.0, 1.6, 0.16)
+        low = helpers.mono(self.theme, "0", size=18, color=self.theme.muted).next_to(ramp, LEFT, buff=0.1)
+        high = helpers.mono(self.theme, "1", size=18, color=self.theme.muted).next_to(ramp, RIGHT, buff=0.1)
+        low.value, low.meaning = 0.0, ("scale", 0)  # the ends of the scale, not values of the model
+        high.value, high.meaning = 1.0, ("scale", 1)
+        name = self.words("heads.legend", size=18, color=self.theme.muted).next_to(low, LEFT, buff=0.15)
+        return Group(name, low, ramp, high)
+
+    def shown_pattern(self, head):
+        """Head `head`'s whole pattern (a picture needs no window), the masked future NaN (blank)."""
+        pattern = self.numbers.patterns[head]
+        return np.where(self.numbers.future, np.nan, pattern)
+
+    # -- beats 2 and 3 --------------------------------------------------------------------------------
+
+    def projection(self):
+        """Token labels | z of every head joined (T x d) | × W_O = | attention output (T x d)."""
+        numbers = self.numbers
+        n_heads, d_head, d_model = self.trace.n_heads, numbers.d_head, self.trace.d_model
+        top, bottom = self.content_top() - 0.55, self.caption_top() + 0.55
+        row_height = min(self.max_row_height, (top - bottom) / len(self.indices))
+        height = row_height * len(self.indices)
+        y_mid = (top + bottom) / 2
+        left = self.left_edge() + self.label_width + 0.2
+        image_width = 4.3
+        labels = []
+        for r, i in enumerate(self.indices):
+            text = self.piece(i) if i is not None else "⋮"
+            label = label_within(self.theme, text, self.label_width, self.label_size,
+                                 color=None if i is not None else self.theme.muted)
+            helpers.fit_within(label, height=row_height * 0.95)
+            y = y_mid + height / 2 - (r + 0.5) * row_height
+            helpers.centre_text_on(label, [left - 0.2 - label.width / 2, y, 0])
+            labels.append(label)
+
+        z = np.stack([numbers.z_all[i].reshape(-1) if i is not None else np.full(n_heads * d_head, np.nan)
+                      for i in self.indices])  # (rows, H * dh): the heads joined side by side
+        z_image = helpers.heatmap(self.theme, z, helpers.colour_limit(z[np.isfinite(z)]), image_width, height)
+        z_image.move_to([left + image_width / 2, y_mid, 0])
+        seams = [Rectangle(width=image_width / n_heads, height=height, stroke_color=self.theme.panel_edge,
+                           stroke_width=1).move_to([left + (h + 0.5) * image_width / n_heads, y_mid, 0])
+                 for h in range(n_heads)]
+        seams[self.head].set_stroke(self.theme.accent, width=3)
+        seams.append(seams.pop(self.head))  # drawn last, on top of its neighbours
+        z_title = self.words("heads.z_label", size=self.label_size, color=self.theme.muted)
+        helpers.fit_within(z_title, width=image_width)
+        z_title.next_to(z_image, UP, buff=0.15)
+        z_dims = self.words("attention.shape", size=self.label_size - 2, color=self.theme.muted,
+                            rows=self.n_tokens, cols=d_model)
+        z_dims.next_to(z_image, DOWN, buff=0.12)
+
+        times = helpers.mono(self.theme, "×", size=30).move_to([left + image_width + 0.35, y_mid, 0])
+        block_side = min(1.4, height)
+        w_o = matrix_block(self.theme, "W_O", self.say("attention.shape", rows=d_model, cols=d_model),
+                           block_side, block_side, self.theme.accent_2, size=self.label_size + 2)
+        w_o.move_to([times.get_x() + 0.35 + block_side / 2, y_mid, 0])
+        equals = helpers.mono(self.theme, "=", size=30).move_to([w_o.get_right()[0] + 0.35, y_mid, 0])
+        out_left = equals.get_x() + 0.35
+        out_width = self.right_edge() - out_left
+        out = np.stack([numbers.attn_out[i] if i is not None else np.full(d_model, np.nan) for i in self.indices])
+        out_image = helpers.heatmap(self.theme, out, helpers.colour_limit(out[np.isfinite(out)]), out_width, height)
+        out_image.move_to([out_left + out_width / 2, y_mid, 0])
+        out_frame = Rectangle(width=out_width, height=height, stroke_color=self.theme.panel_edge, stroke_width=1)
+        out_frame.move_to(out_image)
+        out_title = self.words("heads.out_label", size=self.label_size, color=self.theme.muted)
+        out_title.next_to(out_image, UP, buff=0.15)
+        out_dims = self.words("attention.shape", size=self.label_size - 2, color=self.theme.muted,
+                              rows=self.n_tokens, cols=d_model)
+        out_dims.next_to(out_image, DOWN, buff=0.12)
+
+        flow = Group()
+        flow.labels = labels
+        flow.z = [z_image, *seams, z_title, z_dims]
+        flow.w_o = [times, w_o, equals]
+        flow.out = [out_image, out_frame, out_title, out_dims]
+        return flow
+
+    # -- beat 4 -------------------------------------------------------------------------------------
+
+    def residual_rows(self):
+        """The last token: the stream entering the layer, plus the attention output, equals
+        the stream after attention (each: label, first values, strip)."""
+        numbers, L, last = self.numbers, self.layer, self.last
+        vectors = (numbers.resid_pre[last], numbers.attn_out[last], numbers.resid_mid[last])
+        limit = helpers.colour_limit(*vectors)
+        keys = ("heads.resid_pre", "heads.attn_out", "heads.resid_mid")
+        names = ("hook_resid_pre", "hook_attn_out", "hook_resid_mid")
+        colours = (self.theme.text, self.theme.accent_2, self.theme.accent)
+        rows = []
+        top = self.content_top() - 0.2
+        for k, (vector, key, name, colour) in enumerate(zip(vectors, keys, names, colours)):
+            y = top - k * 1.55
+            label = self.words(key, size=self.label_size + 2, color=colour, layer=L)
+            self.align_left(label, y)
+            meanings = [("trace", f"blocks.{L}.{name}", (last, d)) for d in range(self.n_values)]
+            row = vector_row(self.theme, vector, meanings, self.n_values,
+                             self.say("attention.more", n_more=len(vector) - self.n_values), limit,
+                             self.content_width, size=24, strip_height=0.28, left=self.left_edge(), y=y - 0.48)
+            rows.append([label, *row])
+        return rows

@@ -1,0 +1,99 @@
+"""LayerNorm, briefly: the last prompt token's vector as it enters the layer (its mean and
+spread), normalised to mean 0 and spread 1, then scaled by the learned gain and shifted
+by the bias: the x that attention reads (the Trace's ln1 output)."""
+
+from manim import LEFT, RIGHT, Group, VGroup
+
+from scenes import helpers
+from scenes.attention_parts import AttentionScene, value_text, vector_row
+
+
+class LayerNormScene(AttentionScene):
+    names_head = False  # LayerNorm belongs to the layer, not to a head
+    n_values = 6
+    value_size = 24
+    label_size = 22
+    strip_height = 0.28
+    row_y = (1.45, 0.0, -1.45)  # label lines of the three rows
+    stages = ("before", "normalised", "scaled")
+
+    def construct(self):
+        self.show_heading("layernorm.heading")
+        x, normalised, scaled = self.numbers.layer_norm_steps(self.last)
+        self.limit = helpers.colour_limit(x, normalised, scaled)  # one scale: the spread visibly changes
+        focus = self.focus_line()
+        rows = [self.stage_row(stage, vector, y)
+                for stage, vector, y in zip(self.stages, (x, normalised, scaled), self.row_y)]
+
+        # -- beat 1: the vector as it arrives ------------------------------------------------------
+        self.beat("before")
+        self.set_caption(self.say("layernorm.explain_before", layer=self.layer, d_model=self.trace.d_model))
+        self.show([self.why_line(), focus, self.legend()], run_time=0.6)
+        self.show(rows[0], run_time=1.0)
+        self.wait(2)
+
+        # -- beat 2: minus the mean, divided by the spread ---------------------------------------------
+        self.beat("normalise")
+        self.set_caption(self.say("layernorm.explain_normalised"))
+        self.show(rows[1], run_time=1.0)
+        self.wait(2)
+
+        # -- beat 3: times the gain, plus the bias --------------------------------------------------------
+        self.beat("scale")
+        self.set_caption(self.say("layernorm.explain_scaled", d_model=self.trace.d_model))
+        self.show(rows[2], run_time=1.0)
+        self.wait(2.5)
+
+    # -- pieces ------------------------------------------------------------------------------------
+
+    def focus_line(self):
+        intro = self.words("layernorm.focus", size=self.label_size + 2)
+        chip = helpers.token_chip(self.theme, self.piece(self.last), size=26)
+        line = VGroup(intro, chip).arrange(RIGHT, buff=0.3)
+        helpers.fit_within(line, width=self.content_width * 0.6)
+        return self.align_left(line, self.top - 1.45)
+
+    def stage_row(self, stage, vector, y):
+        """A label, the mean and spread on the right, the first values, and the strip."""
+        theme = self.theme
+        colour = theme.accent if stage == "scaled" else theme.text
+        label = self.words(f"layernorm.{stage}", size=self.label_size, color=colour, layer=self.layer)
+        self.align_left(label, y)
+        stats = self.stats(stage, vector, y)
+        helpers.fit_within(label, width=stats.get_left()[0] - self.left_edge() - 0.4)
+        label.move_to([self.left_edge(), y, 0], aligned_edge=LEFT)
+        meanings = [self.value_meaning(stage, d) for d in range(self.n_values)]
+        row = vector_row(theme, vector, meanings, self.n_values,
+                         self.say("attention.more", n_more=len(vector) - self.n_values), self.limit,
+                         self.content_width, size=self.value_size, strip_height=self.strip_height,
+                         left=self.left_edge(), y=y - 0.45)
+        return [label, stats, *row]
+
+    def value_meaning(self, stage, d):
+        L, position = self.layer, self.last
+        if stage == "before":
+            return ("trace", f"blocks.{L}.hook_resid_pre", (position, d))
+        if stage == "scaled":
+            return ("trace", f"blocks.{L}.ln1.hook_normalized", (position, d))
+        return ("ln_normalised", L, position, d)
+
+    def stats(self, stage, vector, y):
+        """ "mean 0.03   spread 0.45" at the right end of the label line."""
+        theme, size = self.theme, self.label_size
+        parts = [
+            self.words("layernorm.stats", size=size - 2, color=theme.muted),
+            value_text(theme, vector.mean(), ("ln_mean", self.layer, self.last, stage), size=size),
+            self.words("layernorm.spread", size=size - 2, color=theme.muted),
+            value_text(theme, vector.std(), ("ln_spread", self.layer, self.last, stage), size=size),
+        ]
+        stats = VGroup(*parts).arrange(RIGHT, buff=0.18)
+        parts[2].shift(RIGHT * 0.25)
+        parts[3].shift(RIGHT * 0.25)
+        return stats.move_to([self.right_edge() - stats.width / 2, y, 0])
+
+    def legend(self):
+        limit = helpers.fmt_value(self.limit)
+        ramp, caption = helpers.scale_legend(self.theme, self.limit, self.say("attention.scale", limit=limit),
+                                             size=self.label_size - 4)
+        legend = Group(ramp, caption)
+        return legend.move_to([self.right_edge() - legend.width / 2, self.top - 1.45, 0])
