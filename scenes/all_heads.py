@@ -3,6 +3,7 @@ side); their outputs z are joined side by side, projected by W_O (the Trace's at
 output), and added to the residual stream (resid_mid = resid_pre + attn_out)."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Group, Rectangle
@@ -35,8 +36,9 @@ class AllHeadsScene(AttentionScene):
         self.set_caption(self.say("heads.explain_concat", n_tokens=self.n_tokens, d_head=numbers.d_head,
                                   d_model=self.trace.d_model))
         flow = self.projection()
+        notice = self.window_notice()
         self.hide(patterns)
-        self.show([*flow.labels, *flow.z, *self.window_notice()], run_time=1.0)
+        self.show([*flow.labels, *flow.z, *notice], run_time=1.0)
         self.wait(2)
 
         # -- beat 3: projected by W_O ------------------------------------------------------------------
@@ -49,7 +51,7 @@ class AllHeadsScene(AttentionScene):
         # -- beat 4: added to the residual stream -----------------------------------------------------
         self.beat("residual")
         self.set_caption(self.say("heads.explain_residual"))
-        self.hide([*flow.labels, *flow.z, *flow.w_o, *flow.out])
+        self.hide([*flow.labels, *flow.z, *flow.w_o, *flow.out, *notice])  # from here on: the last token
         rows = self.residual_rows()
         self.show(rows[0] + rows[1], run_time=1.0)
         self.show(rows[2], run_time=1.0)
@@ -109,65 +111,61 @@ class AllHeadsScene(AttentionScene):
 
     def projection(self):
         """Token labels | z of every head joined (T x d) | × W_O = | attention output (T x d)."""
-        numbers = self.numbers
-        n_heads, d_head, d_model = self.trace.n_heads, numbers.d_head, self.trace.d_model
+        numbers, d_model = self.numbers, self.trace.d_model
         top, bottom = self.content_top() - 0.55, self.caption_top() + 0.55
         row_height = min(self.max_row_height, (top - bottom) / len(self.indices))
-        height = row_height * len(self.indices)
-        y_mid = (top + bottom) / 2
+        rows = SimpleNamespace(height=row_height * len(self.indices), y=(top + bottom) / 2, pitch=row_height)
         left = self.left_edge() + self.label_width + 0.2
-        image_width = 4.3
+        flow = SimpleNamespace(labels=self.row_labels(left - 0.2, rows))
+
+        joined = np.stack([numbers.z_all[i].reshape(-1) if i is not None else np.full(d_model, np.nan)
+                           for i in self.indices])  # (rows, H * dh): the heads side by side
+        flow.z = self.picture(joined, left, self.image_width, rows, "heads.z_label") + self.seams(left, rows)
+        times = helpers.mono(self.theme, "×", size=30).move_to([left + self.image_width + 0.35, rows.y, 0])
+        side = min(1.4, rows.height)
+        w_o = matrix_block(self.theme, "W_O", self.say("attention.shape", rows=d_model, cols=d_model), side, side,
+                           self.theme.accent_2, size=self.label_size + 2)
+        w_o.move_to([times.get_x() + 0.35 + side / 2, rows.y, 0])
+        equals = helpers.mono(self.theme, "=", size=30).move_to([w_o.get_right()[0] + 0.35, rows.y, 0])
+        flow.w_o = [times, w_o, equals]
+
+        out = np.stack([numbers.attn_out[i] if i is not None else np.full(d_model, np.nan) for i in self.indices])
+        out_left = equals.get_x() + 0.35
+        flow.out = self.picture(out, out_left, self.right_edge() - out_left, rows, "heads.out_label")
+        return flow
+
+    image_width = 4.3  # of the joined heads' picture
+
+    def row_labels(self, right, rows):
+        """Each shown token's piece (⋮ for a window's gap), right-aligned at `right`."""
         labels = []
         for r, i in enumerate(self.indices):
-            text = self.piece(i) if i is not None else "⋮"
-            label = label_within(self.theme, text, self.label_width, self.label_size,
-                                 color=None if i is not None else self.theme.muted)
-            helpers.fit_within(label, height=row_height * 0.95)
-            y = y_mid + height / 2 - (r + 0.5) * row_height
-            helpers.centre_text_on(label, [left - 0.2 - label.width / 2, y, 0])
-            labels.append(label)
+            label = label_within(self.theme, self.piece(i) if i is not None else "⋮", self.label_width,
+                                 self.label_size, color=None if i is not None else self.theme.muted)
+            helpers.fit_within(label, height=rows.pitch * 0.95)
+            y = rows.y + rows.height / 2 - (r + 0.5) * rows.pitch
+            labels.append(helpers.centre_text_on(label, [right - label.width / 2, y, 0]))
+        return labels
 
-        z = np.stack([numbers.z_all[i].reshape(-1) if i is not None else np.full(n_heads * d_head, np.nan)
-                      for i in self.indices])  # (rows, H * dh): the heads joined side by side
-        z_image = helpers.heatmap(self.theme, z, helpers.colour_limit(z[np.isfinite(z)]), image_width, height)
-        z_image.move_to([left + image_width / 2, y_mid, 0])
-        seams = [Rectangle(width=image_width / n_heads, height=height, stroke_color=self.theme.panel_edge,
-                           stroke_width=1).move_to([left + (h + 0.5) * image_width / n_heads, y_mid, 0])
-                 for h in range(n_heads)]
+    def picture(self, matrix, left, width, rows, title_key):
+        """A (rows, d) matrix as an image with a frame, a title above and its shape (T × d) below."""
+        image = helpers.heatmap(self.theme, matrix, helpers.colour_limit(matrix[np.isfinite(matrix)]), width,
+                                rows.height)
+        image.move_to([left + width / 2, rows.y, 0])
+        frame = Rectangle(width=width, height=rows.height, stroke_color=self.theme.panel_edge, stroke_width=1)
+        title = self.words(title_key, size=self.label_size, color=self.theme.muted)
+        helpers.fit_within(title, width=width)
+        dims = self.words("attention.shape", size=self.label_size - 2, color=self.theme.muted, rows=self.n_tokens,
+                          cols=matrix.shape[1])
+        return [image, frame.move_to(image), title.next_to(image, UP, buff=0.15), dims.next_to(image, DOWN, buff=0.12)]
+
+    def seams(self, left, rows):
+        """Where one head's z ends and the next begins; the followed head outlined."""
+        n_heads, width = self.trace.n_heads, self.image_width / self.trace.n_heads
+        seams = [Rectangle(width=width, height=rows.height, stroke_color=self.theme.panel_edge, stroke_width=1)
+                 .move_to([left + (h + 0.5) * width, rows.y, 0]) for h in range(n_heads)]
         seams[self.head].set_stroke(self.theme.accent, width=3)
-        seams.append(seams.pop(self.head))  # drawn last, on top of its neighbours
-        z_title = self.words("heads.z_label", size=self.label_size, color=self.theme.muted)
-        helpers.fit_within(z_title, width=image_width)
-        z_title.next_to(z_image, UP, buff=0.15)
-        z_dims = self.words("attention.shape", size=self.label_size - 2, color=self.theme.muted,
-                            rows=self.n_tokens, cols=d_model)
-        z_dims.next_to(z_image, DOWN, buff=0.12)
-
-        times = helpers.mono(self.theme, "×", size=30).move_to([left + image_width + 0.35, y_mid, 0])
-        block_side = min(1.4, height)
-        w_o = matrix_block(self.theme, "W_O", self.say("attention.shape", rows=d_model, cols=d_model),
-                           block_side, block_side, self.theme.accent_2, size=self.label_size + 2)
-        w_o.move_to([times.get_x() + 0.35 + block_side / 2, y_mid, 0])
-        equals = helpers.mono(self.theme, "=", size=30).move_to([w_o.get_right()[0] + 0.35, y_mid, 0])
-        out_left = equals.get_x() + 0.35
-        out_width = self.right_edge() - out_left
-        out = np.stack([numbers.attn_out[i] if i is not None else np.full(d_model, np.nan) for i in self.indices])
-        out_image = helpers.heatmap(self.theme, out, helpers.colour_limit(out[np.isfinite(out)]), out_width, height)
-        out_image.move_to([out_left + out_width / 2, y_mid, 0])
-        out_frame = Rectangle(width=out_width, height=height, stroke_color=self.theme.panel_edge, stroke_width=1)
-        out_frame.move_to(out_image)
-        out_title = self.words("heads.out_label", size=self.label_size, color=self.theme.muted)
-        out_title.next_to(out_image, UP, buff=0.15)
-        out_dims = self.words("attention.shape", size=self.label_size - 2, color=self.theme.muted,
-                              rows=self.n_tokens, cols=d_model)
-        out_dims.next_to(out_image, DOWN, buff=0.12)
-
-        flow = Group()
-        flow.labels = labels
-        flow.z = [z_image, *seams, z_title, z_dims]
-        flow.w_o = [times, w_o, equals]
-        flow.out = [out_image, out_frame, out_title, out_dims]
-        return flow
+        return seams[: self.head] + seams[self.head + 1:] + [seams[self.head]]  # drawn last, on top
 
     # -- beat 4 -------------------------------------------------------------------------------------
 

@@ -80,6 +80,9 @@ class HeadNumbers:
         return x, normalised, self.ln_out[position]
 
 
+MINUS_INFINITY = helpers.MINUS + "∞"  # a masked score
+
+
 def window(n, max_tokens, tail):
     """Which token positions to show: all n, or (beyond max_tokens) the first token, None
     (where the ellipsis goes), and the last `tail` ones. The first token stays because
@@ -580,6 +583,13 @@ class AttentionScene(TraceScene):
                                color=color)
 
         return grid.fill(make)
+
+    def minus_infinity(self, grid, row, column):
+        """−∞ in a masked cell (the Trace's own score there: hook_attn_scores holds -inf)."""
+        text = grid.text(row, column, MINUS_INFINITY, color=self.theme.muted)
+        text.value = float("-inf")
+        text.meaning = ("masked", self.layer, self.head, self.indices[row], self.indices[column])
+        return text
 
     def score_tiles(self, grid, matrix, masked=False):
         """Tiles coloured by value on the diverging scale (blue negative, orange positive),

@@ -4,9 +4,7 @@ query, above the diagonal) becomes −∞, so that after softmax a token only lo
 from manim import Create
 
 from scenes import helpers
-from scenes.attention_parts import AttentionScene
-
-MINUS_INFINITY = helpers.MINUS + "∞"
+from scenes.attention_parts import MINUS_INFINITY, AttentionScene
 
 
 class CausalMaskScene(AttentionScene):
@@ -60,11 +58,3 @@ class CausalMaskScene(AttentionScene):
         """A row in the middle of the window: it sees some tokens, and some are hidden from it."""
         rows = [r for r, i in enumerate(self.indices) if i is not None]
         return rows[len(rows) // 2]
-
-    # -- pieces ------------------------------------------------------------------------------------
-
-    def minus_infinity(self, grid, row, column):
-        text = grid.text(row, column, MINUS_INFINITY, color=self.theme.muted)
-        text.value, text.meaning = float("-inf"), ("masked", self.layer, self.head, self.indices[row],
-                                                   self.indices[column])
-        return text

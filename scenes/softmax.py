@@ -5,8 +5,7 @@ row at once: the attention pattern as a heatmap with its values, each row summin
 import numpy as np
 
 from scenes import helpers
-from scenes.attention_parts import AttentionScene, blend, fmt_large
-from scenes.causal_mask import MINUS_INFINITY
+from scenes.attention_parts import MINUS_INFINITY, AttentionScene, blend, fmt_large
 
 
 class SoftmaxScene(AttentionScene):
@@ -54,7 +53,6 @@ class SoftmaxScene(AttentionScene):
         old = [text for (r, _), text in scores.items() if r != self.last_row] + list(masked.values())
         new = [text for r in others for text in self.row_numbers(numbers.pattern[self.indices[r]], "pattern", row=r)]
         sums = [self.row_sum(r) for r in others]
-        self.remove(score_tiles)
         self.swap(old + [score_tiles], [self.pattern_tiles()] + new + sums, run_time=1.2)
         self.wait(3)
 
@@ -83,9 +81,7 @@ class SoftmaxScene(AttentionScene):
         i, j = self.indices[row], self.indices[column]
         if i is None or j is None or j <= i:
             return None
-        text = self.grid.text(row, column, MINUS_INFINITY, color=self.theme.muted)
-        text.value, text.meaning = float("-inf"), ("masked", self.layer, self.head, i, j)
-        return text
+        return self.minus_infinity(self.grid, row, column)
 
     def row_numbers(self, values, kind, fmt=helpers.fmt_value, row=None):
         """One grid row's numbers for the keys that row may see (the ellipsis column holds

@@ -298,3 +298,17 @@ def test_every_key_the_attention_scenes_use_exists():
 def test_nano_sort_softmax_frame(nano_sort_trace, request, tmp_path):
     """The look of the pattern (pinned like tests/test_frames.py; regenerate the same way)."""
     compare_last_frame("nano_sort_softmax", *pinned("softmax", nano_sort_trace), request, tmp_path)
+
+
+@pytest.mark.parametrize("content", ["−12.34", "0.05", helpers.MINUS + "∞", "1.23e+05", "1.00"])
+def test_quick_numbers_are_the_same_texts_as_built_ones(content):
+    """mono_copy composes numbers from cached glyphs (Manim internals): it must draw exactly
+    what helpers.mono builds, at the same size, and say the same text."""
+    from scenes.attention_parts import mono_copy
+    from scenes.theme import get_theme
+
+    theme = get_theme("dark")
+    quick, built = mono_copy(theme, content, size=24, color=theme.accent), helpers.mono(theme, content, 24, theme.accent)
+    assert quick.original_text == built.original_text == content
+    assert quick.font_size == pytest.approx(built.font_size)
+    assert np.allclose(quick.get_all_points(), built.get_all_points(), atol=1e-6)
