@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 from manim import (
-    DOWN, RESAMPLING_ALGORITHMS, RIGHT, UP, Group, ImageMobject, ManimColor, Rectangle, Text, VGroup, VMobject,
+    DOWN, RIGHT, UP, Group, ManimColor, Rectangle, Text, VGroup, VMobject,
 )
 
 from scenes import helpers
@@ -185,12 +185,7 @@ def tiles_image(theme, rgb, width, height, gap=0.08, pixels=24):
     inside[edge: pixels - edge] = True
     keep = np.tile(inside, rows)[:, None] & np.tile(inside, cols)[None, :]
     big = np.where(keep[..., None], big, background).astype(np.uint8)
-    rgba = np.concatenate([big, np.full(big.shape[:2] + (1,), 255, np.uint8)], axis=2)
-    image = ImageMobject(rgba)
-    image.set_resampling_algorithm(RESAMPLING_ALGORITHMS["nearest"])
-    image.stretch_to_fit_width(width)
-    image.stretch_to_fit_height(height)
-    return image
+    return helpers.pixel_image(big, width, height)
 
 
 def matrix_block(theme, name, shape, width, height, colour, size=24):

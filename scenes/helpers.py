@@ -452,7 +452,11 @@ def colour_limit(*arrays, percentile=99):
 
 def heatmap(theme, matrix, limit, width, height):
     """A 2-D array as one image (one pixel per cell, scaled without smoothing)."""
-    rgb = diverging_rgb(theme, np.atleast_2d(matrix), limit)
+    return pixel_image(diverging_rgb(theme, np.atleast_2d(matrix), limit), width, height)
+
+
+def pixel_image(rgb, width, height):
+    """An (h, w, 3) uint8 array as an opaque image of width x height, pixels kept sharp."""
     rgba = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
     image = ImageMobject(rgba)
     image.set_resampling_algorithm(RESAMPLING_ALGORITHMS["nearest"])
