@@ -71,7 +71,6 @@ class AllHeadsScene(AttentionScene):
         side = min((self.content_width - (columns - 1) * gap_x) / columns,
                    (top - bottom - legend_room) / rows - label_room, 3.2)
         pictures = []
-        width = columns * side + (columns - 1) * gap_x
         height = rows * (side + label_room)
         start_y = (top + bottom + legend_room) / 2 + height / 2
         for h in range(n_heads):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from manim import Wait, LEFT, UL, UP, Scene, config
+from manim import Wait, LEFT, UL, UP, Group, Scene, config
 
 from scenes import helpers
 from scenes.helpers import Fade
@@ -149,6 +149,13 @@ class TraceScene(Scene):
 
     def right_edge(self):
         return config.frame_width / 2 - self.margin
+
+    def scale_legend(self, limit, key, top_gap, size):
+        """The colour scale's legend (key's words, with the limit), at the top right, top_gap below the top."""
+        ramp, caption = helpers.scale_legend(self.theme, limit, self.say(key, limit=helpers.fmt_value(limit)),
+                                             size=size)
+        legend = Group(ramp, caption)
+        return legend.move_to([self.right_edge() - legend.width / 2, self.top - top_gap, 0])
 
     def align_left(self, mob, y):
         mob.move_to([self.left_edge(), y, 0], aligned_edge=LEFT)

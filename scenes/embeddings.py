@@ -49,9 +49,7 @@ class EmbeddingsScene(TraceScene):
         token_row = self.vector_row("embeddings.token_row", self.token_id, self.token_vector, self.row_y[0],
                                     self.theme.accent)
         self.play(Fade(overview, appear=False), Fade(focus), run_time=0.8)
-        self.play(Create(token_matrix.block), Fade(token_matrix.labels), run_time=0.8)
-        self.play(FadeIn(token_matrix.lit, scale=1.5), run_time=0.6)
-        self.play(Create(self.arrow_to(token_matrix.lit, token_row)), Fade(token_row, lag_ratio=0.05))
+        self.reveal_row(token_matrix, token_row)
         self.wait(1.5)
 
         # -- beat 3: its position picks a row of W_P ----------------------------------------------
@@ -61,9 +59,7 @@ class EmbeddingsScene(TraceScene):
                                       self.position_matrix_height, self.position, self.theme.accent_2)
         position_row = self.vector_row("embeddings.position_row", self.position, self.position_vector,
                                        self.row_y[1], self.theme.accent_2)
-        self.play(Create(position_matrix.block), Fade(position_matrix.labels), run_time=0.8)
-        self.play(FadeIn(position_matrix.lit, scale=1.5), run_time=0.6)
-        self.play(Create(self.arrow_to(position_matrix.lit, position_row)), Fade(position_row, lag_ratio=0.05))
+        self.reveal_row(position_matrix, position_row)
         self.wait(1.5)
 
         # -- beat 4: their sum is the residual stream x0 -----------------------------------------
@@ -170,12 +166,14 @@ class EmbeddingsScene(TraceScene):
         equals = helpers.mono(self.theme, "=", size=32, color=self.theme.text).move_to([x, sum_row[1].get_y(), 0])
         return VGroup(plus, equals)
 
+    def reveal_row(self, matrix, row):
+        """Draw the matrix block, light the picked row, and arrow it to that row's values."""
+        self.play(Create(matrix.block), Fade(matrix.labels), run_time=0.8)
+        self.play(FadeIn(matrix.lit, scale=1.5), run_time=0.6)
+        self.play(Create(self.arrow_to(matrix.lit, row)), Fade(row, lag_ratio=0.05))
+
     def legend(self):
-        limit = helpers.fmt_value(self.limit)
-        ramp, caption = helpers.scale_legend(self.theme, self.limit, self.say("embeddings.scale", limit=limit),
-                                             size=self.label_size - 4)
-        legend = Group(ramp, caption)
-        return legend.move_to([self.right_edge() - legend.width / 2, self.top - 0.95, 0])
+        return self.scale_legend(self.limit, "embeddings.scale", top_gap=0.95, size=self.label_size - 4)
 
     def residual_heatmap(self):
         """Every prompt token's x0 as one image row, labelled by its piece (a window of

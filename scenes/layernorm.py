@@ -2,7 +2,7 @@
 spread), normalised to mean 0 and spread 1, then scaled by the learned gain and shifted
 by the bias: the x that attention reads (the Trace's ln1 output)."""
 
-from manim import LEFT, RIGHT, Group, VGroup
+from manim import LEFT, RIGHT, VGroup
 
 from scenes import helpers
 from scenes.attention_parts import AttentionScene, value_text, vector_row
@@ -92,8 +92,4 @@ class LayerNormScene(AttentionScene):
         return stats.move_to([self.right_edge() - stats.width / 2, y, 0])
 
     def legend(self):
-        limit = helpers.fmt_value(self.limit)
-        ramp, caption = helpers.scale_legend(self.theme, self.limit, self.say("attention.scale", limit=limit),
-                                             size=self.label_size - 4)
-        legend = Group(ramp, caption)
-        return legend.move_to([self.right_edge() - legend.width / 2, self.top - 1.45, 0])
+        return self.scale_legend(self.limit, "attention.scale", top_gap=1.45, size=self.label_size - 4)
