@@ -8,11 +8,14 @@ from types import SimpleNamespace
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Group, Rectangle
 
-from scenes import helpers
-from scenes.attention_parts import AttentionScene, label_within, matrix_block, vector_row
+from scenes.base import HeadScene
+from scenes.kit.colour import colour_limit, heatmap
+from scenes.kit.numbers import mono
+from scenes.kit.text import centre_text_on, fit_within, label_within
+from scenes.kit.vectors import MatrixBlock, VectorRow
 
 
-class AllHeadsScene(AttentionScene):
+class AllHeadsScene(HeadScene):
     max_columns = 6  # heatmaps per row of the overview
     head_label_size = 20
     label_size = 20
@@ -22,7 +25,6 @@ class AllHeadsScene(AttentionScene):
 
     def construct(self):
         self.show_heading("heads.heading")
-        numbers = self.numbers
 
         # -- beat 1: every head's pattern -------------------------------------------------------
         self.beat("patterns")
@@ -33,7 +35,7 @@ class AllHeadsScene(AttentionScene):
 
         # -- beat 2: their outputs side by side ------------------------------------------------------
         self.beat("concatenate")
-        self.set_caption(self.say("heads.explain_concat", n_tokens=self.n_tokens, d_head=numbers.d_head,
+        self.set_caption(self.say("heads.explain_concat", n_tokens=self.n_tokens, d_head=self.head_view.d_head,
                                   d_model=self.trace.d_model))
         flow = self.projection()
         notice = self.window_notice()
@@ -80,7 +82,7 @@ class AllHeadsScene(AttentionScene):
             x = -row_width / 2 + c * (side + gap_x) + side / 2
             y = start_y - r * (side + label_room) - side / 2
             chosen = h == self.head
-            image = helpers.heatmap(self.theme, self.shown_pattern(h), 1.0, side, side).move_to([x, y, 0])
+            image = heatmap(self.theme, self.shown_pattern(h), 1.0, side, side).move_to([x, y, 0])
             frame = Rectangle(width=side, height=side, stroke_color=self.theme.accent if chosen else
                               self.theme.panel_edge, stroke_width=4 if chosen else 1.5).move_to([x, y, 0])
             label = self.words("heads.head", size=self.head_label_size,
@@ -93,9 +95,9 @@ class AllHeadsScene(AttentionScene):
 
     def pattern_legend(self):
         """The colour scale of the patterns: attention weight 0 (neutral) to 1 (full colour)."""
-        ramp = helpers.heatmap(self.theme, np.linspace(0, 1, 64)[None, :], 1.0, 1.6, 0.16)
-        low = helpers.mono(self.theme, "0", size=18, color=self.theme.muted).next_to(ramp, LEFT, buff=0.1)
-        high = helpers.mono(self.theme, "1", size=18, color=self.theme.muted).next_to(ramp, RIGHT, buff=0.1)
+        ramp = heatmap(self.theme, np.linspace(0, 1, 64)[None, :], 1.0, 1.6, 0.16)
+        low = mono(self.theme, "0", size=18, color=self.theme.muted).next_to(ramp, LEFT, buff=0.1)
+        high = mono(self.theme, "1", size=18, color=self.theme.muted).next_to(ramp, RIGHT, buff=0.1)
         low.value, low.meaning = 0.0, ("scale", 0)  # the ends of the scale, not values of the model
         high.value, high.meaning = 1.0, ("scale", 1)
         name = self.words("heads.legend", size=18, color=self.theme.muted).next_to(low, LEFT, buff=0.15)
@@ -103,32 +105,31 @@ class AllHeadsScene(AttentionScene):
 
     def shown_pattern(self, head):
         """Head `head`'s whole pattern (a picture needs no window), the masked future NaN (blank)."""
-        pattern = self.numbers.patterns[head]
-        return np.where(self.numbers.future, np.nan, pattern)
+        return np.where(self.layer_view.future, np.nan, self.layer_view.patterns[head])
 
     # -- beats 2 and 3 --------------------------------------------------------------------------------
 
     def projection(self):
         """Token labels | z of every head joined (T x d) | × W_O = | attention output (T x d)."""
-        numbers, d_model = self.numbers, self.trace.d_model
+        layer, d_model = self.layer_view, self.trace.d_model
         top, bottom = self.content_top() - 0.55, self.caption_top() + 0.55
         row_height = min(self.max_row_height, (top - bottom) / len(self.indices))
         rows = SimpleNamespace(height=row_height * len(self.indices), y=(top + bottom) / 2, pitch=row_height)
         left = self.left_edge() + self.label_width + 0.2
         flow = SimpleNamespace(labels=self.row_labels(left - 0.2, rows))
 
-        joined = np.stack([numbers.z_all[i].reshape(-1) if i is not None else np.full(d_model, np.nan)
+        joined = np.stack([layer.z[i].reshape(-1) if i is not None else np.full(d_model, np.nan)
                            for i in self.indices])  # (rows, H * dh): the heads side by side
         flow.z = self.picture(joined, left, self.image_width, rows, "heads.z_label") + self.seams(left, rows)
-        times = helpers.mono(self.theme, "×", size=30).move_to([left + self.image_width + 0.35, rows.y, 0])
+        times = mono(self.theme, "×", size=30).move_to([left + self.image_width + 0.35, rows.y, 0])
         side = min(1.4, rows.height)
-        w_o = matrix_block(self.theme, "W_O", self.say("attention.shape", rows=d_model, cols=d_model), side, side,
-                           self.theme.accent_2, size=self.label_size + 2)
+        w_o = MatrixBlock(self.theme, "W_O", side, side, self.theme.accent_2,
+                          shape=self.say("shape", rows=d_model, cols=d_model), size=self.label_size + 2)
         w_o.move_to([times.get_x() + 0.35 + side / 2, rows.y, 0])
-        equals = helpers.mono(self.theme, "=", size=30).move_to([w_o.get_right()[0] + 0.35, rows.y, 0])
+        equals = mono(self.theme, "=", size=30).move_to([w_o.get_right()[0] + 0.35, rows.y, 0])
         flow.w_o = [times, w_o, equals]
 
-        out = np.stack([numbers.attn_out[i] if i is not None else np.full(d_model, np.nan) for i in self.indices])
+        out = np.stack([layer.attn_out[i] if i is not None else np.full(d_model, np.nan) for i in self.indices])
         out_left = equals.get_x() + 0.35
         flow.out = self.picture(out, out_left, self.right_edge() - out_left, rows, "heads.out_label")
         return flow
@@ -141,20 +142,20 @@ class AllHeadsScene(AttentionScene):
         for r, i in enumerate(self.indices):
             label = label_within(self.theme, self.piece(i) if i is not None else "⋮", self.label_width,
                                  self.label_size, color=None if i is not None else self.theme.muted)
-            helpers.fit_within(label, height=rows.pitch * 0.95)
+            fit_within(label, height=rows.pitch * 0.95)
             y = rows.y + rows.height / 2 - (r + 0.5) * rows.pitch
-            labels.append(helpers.centre_text_on(label, [right - label.width / 2, y, 0]))
+            labels.append(centre_text_on(label, [right - label.width / 2, y, 0]))
         return labels
 
     def picture(self, matrix, left, width, rows, title_key):
         """A (rows, d) matrix as an image with a frame, a title above and its shape (T × d) below."""
-        image = helpers.heatmap(self.theme, matrix, helpers.colour_limit(matrix[np.isfinite(matrix)]), width,
+        image = heatmap(self.theme, matrix, colour_limit(matrix[np.isfinite(matrix)]), width,
                                 rows.height)
         image.move_to([left + width / 2, rows.y, 0])
         frame = Rectangle(width=width, height=rows.height, stroke_color=self.theme.panel_edge, stroke_width=1)
         title = self.words(title_key, size=self.label_size, color=self.theme.muted)
-        helpers.fit_within(title, width=width)
-        dims = self.words("attention.shape", size=self.label_size - 2, color=self.theme.muted, rows=self.n_tokens,
+        fit_within(title, width=width)
+        dims = self.words("shape", size=self.label_size - 2, color=self.theme.muted, rows=self.n_tokens,
                           cols=matrix.shape[1])
         return [image, frame.move_to(image), title.next_to(image, UP, buff=0.15), dims.next_to(image, DOWN, buff=0.12)]
 
@@ -171,10 +172,10 @@ class AllHeadsScene(AttentionScene):
     def residual_rows(self):
         """The last token: the stream entering the layer, plus the attention output, equals
         the stream after attention (each: label, first values, strip)."""
-        numbers, L, last = self.numbers, self.layer, self.last
-        vectors = (numbers.resid_pre[last], numbers.attn_out[last], numbers.resid_mid[last])
-        limit = helpers.colour_limit(*vectors)
-        keys = ("heads.resid_pre", "heads.attn_out", "heads.resid_mid")
+        layer, L, last = self.layer_view, self.layer, self.last
+        vectors = (layer.resid_pre[last], layer.attn_out[last], layer.resid_mid[last])
+        limit = colour_limit(*vectors)
+        keys = ("resid_entering", "heads.attn_out", "heads.resid_mid")
         names = ("hook_resid_pre", "hook_attn_out", "hook_resid_mid")
         colours = (self.theme.text, self.theme.accent_2, self.theme.accent)
         rows = []
@@ -184,8 +185,9 @@ class AllHeadsScene(AttentionScene):
             label = self.words(key, size=self.label_size + 2, color=colour, layer=L)
             self.align_left(label, y)
             meanings = [("trace", f"blocks.{L}.{name}", (last, d)) for d in range(self.n_values)]
-            row = vector_row(self.theme, vector, meanings, self.n_values,
-                             self.say("attention.more", n_more=len(vector) - self.n_values), limit,
-                             self.content_width, size=24, strip_height=0.28, left=self.left_edge(), y=y - 0.48)
+            more = self.words("values_more", size=20, color=self.theme.muted, n_more=len(vector) - self.n_values)
+            row = VectorRow(self.theme, vector, meanings, size=24, more=more, limit=limit,
+                            strip_width=self.content_width, strip_height=0.28)
+            row.shift([self.left_edge(), y - 0.48, 0])
             rows.append([label, *row])
         return rows

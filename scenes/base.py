@@ -1,13 +1,34 @@
-"""TraceScene: a Manim Scene that draws one Trace, with the options every scene shares."""
+"""The scene base classes: TraceScene -> LayerScene -> HeadScene.
 
+- TraceScene draws one Trace, with the furniture every scene shares: the theme, a
+  heading, a caption line, the pace, words from the string table, cheap show/hide/swap.
+- LayerScene follows one layer (the user's --layer, or the layer of the head the stated
+  rule picks) on the prompt's tokens, shown whole or through a window.
+- HeadScene follows one head of that layer, and owns the grid of scores that the dot
+  product, mask and softmax scenes share.
+
+Rendering cost grows with the glyphs Manim redraws each frame, and Manim redraws every
+frame everything from the first animated mobject onwards, counting a group with one
+animated member as animated. So scenes keep large tables flat in the scene (each cell its
+own top-level mobject: see `show`, `hide`, `swap`) and bring the few things they animate
+to the front.
+"""
+
+import os
 from dataclasses import dataclass
 
-from manim import Wait, LEFT, UL, UP, Group, Scene, config
+import numpy as np
+from manim import LEFT, UL, UP, Group, Scene, Wait, config
 
-from scenes import helpers
-from scenes.helpers import Fade
+from scenes.kit.colour import blend, colour_limit, diverging_rgb, scale_legend
+from scenes.kit.grid import TokenGrid
+from scenes.kit.motion import Fade
+from scenes.kit.numbers import MINUS_INFINITY, fmt_value
+from scenes.kit.text import display_text, fit_within, words, wrap_columns
+from scenes.kit.tokens import piece_label, window
 from scenes.strings import say
 from scenes.theme import get_theme
+from scenes.views import LayerView, choose_head
 
 
 @dataclass(frozen=True)
@@ -20,11 +41,7 @@ class SceneOptions:
 
 
 class TraceScene(Scene):
-    """Subclasses draw `self.trace` (a tracer.trace.Trace) in `construct`, one Manim section per beat.
-
-    Shared furniture: the theme's background, a heading at the top left, a caption line
-    at the bottom (what the current beat says), and `play`/`wait` that honour the pace.
-    """
+    """Subclasses draw `self.trace` (a tracer.trace.Trace) in `construct`, one Manim section per beat."""
 
     trace = None
     options = SceneOptions()
@@ -62,20 +79,40 @@ class TraceScene(Scene):
     def wait(self, duration=1.0, *args, **kwargs):
         super().wait(duration * self.options.pace, *args, **kwargs)
 
+    def beat(self, name):
+        """Start a new beat: one Manim section (one slide)."""
+        self.next_section(f"{type(self).__name__}.{name}")
+
     # -- words ---------------------------------------------------------------------------
 
     def say(self, key, **values):
         """The string table's text for `key` in this scene's language."""
         return say(self.options.language, key, **values)
 
-    def words(self, key, size=28, color=None, **values):
+    def words(self, key, size=28, color=None, strut=False, **values):
         """A Text of the string table's `key` in the theme's text font."""
-        return helpers.words(self.theme, self.say(key, **values), size=size, color=color)
+        return words(self.theme, self.say(key, **values), size=size, color=color, strut=strut)
+
+    def piece(self, index):
+        """Token `index` as chips and labels show it (spaces as ␣, emoji as code points)."""
+        return piece_label(self.trace.token_text(index))
+
+    def candidate_label(self, entry):
+        """A predicted token's label: its piece, or its ID when the Trace never saw the piece."""
+        if entry["piece"] is None:
+            return self.say("token_id", token_id=entry["id"])
+        return piece_label(entry["piece"])
 
     def rank_notes(self, entries):
         """Per chart row: "rank 29" for a chosen token sampled from outside the top, else None."""
         return [self.say("prediction.rank", rank=e["rank"]) if e.get("outside") and e["rank"] else None
                 for e in entries]
+
+    def model_name(self):
+        """The model as named on screen: a path shows its folder's name, hub names as they are."""
+        model = self.trace.model
+        name = os.path.basename(os.path.normpath(model)) if os.sep in model else model
+        return wrap_columns(display_text(name), 40, 1)[0]
 
     # -- furniture -----------------------------------------------------------------------
 
@@ -91,6 +128,20 @@ class TraceScene(Scene):
     def bottom(self):
         return -config.frame_height / 2 + self.margin
 
+    def left_edge(self):
+        return -config.frame_width / 2 + self.margin
+
+    def right_edge(self):
+        return config.frame_width / 2 - self.margin
+
+    def content_top(self):
+        """The y below which a scene's main picture goes (under the heading's line)."""
+        return self.top - 0.85
+
+    def caption_top(self):
+        """The y above which content must stay clear of the caption line."""
+        return self.bottom + 0.85
+
     def show_heading(self, key):
         """The scene's name at the top left; stays for the whole scene."""
         heading = self.words(key, size=self.heading_size, color=self.theme.muted)
@@ -101,8 +152,8 @@ class TraceScene(Scene):
     def set_caption(self, text, run_time=0.7):
         """Say what the beat is about: replace the bottom caption line with `text` (the old
         one leaves before the new one comes, so two sentences never blur together)."""
-        new = helpers.words(self.theme, text, size=self.caption_size, color=self.theme.text)
-        helpers.fit_within(new, width=self.content_width)
+        new = words(self.theme, text, size=self.caption_size, color=self.theme.text)
+        fit_within(new, width=self.content_width)
         new.move_to([0, self.bottom + new.height / 2, 0])
         if self.caption is not None:
             self.play(Fade(self.caption, appear=False), run_time=run_time * 0.4)
@@ -110,17 +161,29 @@ class TraceScene(Scene):
         self.caption = new
         return new
 
-    def caption_top(self):
-        """The y above which content must stay clear of the caption line."""
-        return self.bottom + 0.85
-
-    def window_note(self, shown, total):
-        """A note like "showing 24 of 40 tokens" at the top right when a long prompt is
-        windowed (a list, empty when everything is shown, to splat into a group)."""
+    def window_note(self, shown, total, under=None, left_of=None):
+        """ "showing 24 of 40 tokens" when a long prompt is windowed (a list, empty when
+        everything is shown, to splat into a group): at the top right, or at the right
+        under `under`, or on the line of `left_of`, just left of it."""
         if shown >= total:
             return []
         note = self.words("window_note", size=20, color=self.theme.muted, shown=shown, total=total)
-        return [note.move_to([self.right_edge() - note.width / 2, self.top - note.height / 2, 0])]
+        if left_of is not None:
+            return [note.move_to([left_of.get_left()[0] - 0.4 - note.width / 2, left_of.get_y(), 0])]
+        y = self.top - note.height / 2 if under is None else under.get_bottom()[1] - 0.1 - note.height / 2
+        return [note.move_to([self.right_edge() - note.width / 2, y, 0])]
+
+    def scale_legend(self, limit, top_gap, size):
+        """The colour scale's legend (with its limit) at the top right, top_gap below the top."""
+        ramp, caption = scale_legend(self.theme, limit, self.say("scale_legend", limit=fmt_value(limit)), size=size)
+        legend = Group(ramp, caption)
+        return legend.move_to([self.right_edge() - legend.width / 2, self.top - top_gap, 0])
+
+    # -- placing -----------------------------------------------------------------------------
+
+    def align_left(self, mob, y):
+        mob.move_to([self.left_edge(), y, 0], aligned_edge=LEFT)
+        return mob
 
     def place_below(self, mob, anchor, buff=0.4, floor=None, max_scale=1.0):
         """Put `mob` under `anchor` (a mobject, or a y coordinate), centred, shrunk if
@@ -140,23 +203,172 @@ class TraceScene(Scene):
         mob.move_to([0, (top + bottom) / 2, 0])
         return mob
 
-    def beat(self, name):
-        """Start a new beat: one Manim section (one slide)."""
-        self.next_section(f"{type(self).__name__}.{name}")
+    def row_pitch(self, width, n_rows, row_height, max_growth=1.6, max_scale=1.4):
+        """A table's nominal row height: `row_height`, or taller (up to `max_growth` times)
+        when the table, once fitted to the frame's width, would leave the height half empty."""
+        scale = min(self.content_width / width, max_scale)
+        room = (self.content_top() - self.caption_top()) / scale
+        return min(max(row_height, room / n_rows), max_growth * row_height)
 
-    def left_edge(self):
-        return -config.frame_width / 2 + self.margin
+    # -- showing many mobjects cheaply -------------------------------------------------------
 
-    def right_edge(self):
-        return config.frame_width / 2 - self.margin
+    def show(self, mobjects, run_time=1.0, lag_ratio=0.0, shift=None):
+        """Fade `mobjects` in, then leave each one in the scene on its own (not grouped), so a
+        later animation of one cell does not make Manim redraw the whole table every frame."""
+        mobjects = list(mobjects)
+        if not mobjects:
+            return
+        group = Group(*mobjects)
+        self.play(Fade(group, lag_ratio=lag_ratio, shift=shift), run_time=run_time)
+        self.remove(group)
+        self.add(*mobjects)
 
-    def scale_legend(self, limit, key, top_gap, size):
-        """The colour scale's legend (key's words, with the limit), at the top right, top_gap below the top."""
-        ramp, caption = helpers.scale_legend(self.theme, limit, self.say(key, limit=helpers.fmt_value(limit)),
-                                             size=size)
-        legend = Group(ramp, caption)
-        return legend.move_to([self.right_edge() - legend.width / 2, self.top - top_gap, 0])
+    def hide(self, mobjects, run_time=0.6):
+        mobjects = list(mobjects)
+        if mobjects:
+            self.remove(*mobjects)
+            self.play(Fade(Group(*mobjects), appear=False), run_time=run_time)
 
-    def align_left(self, mob, y):
-        mob.move_to([self.left_edge(), y, 0], aligned_edge=LEFT)
-        return mob
+    def swap(self, old, new, run_time=0.8, lag_ratio=0.0):
+        """Fade `old` out while `new` fades in (numbers changing in place); with lag_ratio,
+        one after another in the order given (a wave through a grid)."""
+        old, new = list(old), list(new)
+        self.remove(*old)
+        going, coming = Group(*old), Group(*new)
+        self.play(Fade(going, appear=False, lag_ratio=lag_ratio), Fade(coming, lag_ratio=lag_ratio),
+                  run_time=run_time)
+        self.remove(coming)
+        self.add(*new)
+
+
+class LayerScene(TraceScene):
+    """A scene that follows one layer on the prompt's tokens: the user's --layer, or the
+    layer of the head the stated rule picks (scenes.views.choose_head), so the whole deep
+    dive stays in one layer. `self.layer_view` holds that layer's numbers."""
+
+    max_tokens = 16  # prompts up to this many tokens are shown whole ...
+    window_tail = 11  # ... longer ones as the first token, an ellipsis and the last 11
+    tag_size = 24
+    tag_key = "attention.tag_layer"  # the tag at the top right: "layer L"
+
+    def setup(self):
+        super().setup()
+        self.choice = choose_head(self.trace, self.options.layer, self.options.head)
+        self.layer_view = LayerView(self.trace, self.choice.layer)
+        self.indices = window(self.n_tokens, self.max_tokens, head=1, tail=self.window_tail)
+
+    @property
+    def layer(self):
+        return self.choice.layer
+
+    @property
+    def head(self):
+        return self.choice.head
+
+    @property
+    def n_tokens(self):
+        return self.trace.n_prompt_tokens
+
+    @property
+    def last(self):
+        """The prompt's last token: the one whose prediction the video follows."""
+        return self.n_tokens - 1
+
+    @property
+    def hidden(self):
+        """Token positions the window leaves out."""
+        shown = set(self.indices)
+        return [i for i in range(self.n_tokens) if i not in shown]
+
+    def labels(self):
+        return [self.piece(i) if i is not None else None for i in self.indices]
+
+    def show_heading(self, key):
+        heading = super().show_heading(key)
+        tag = self.words(self.tag_key, size=self.tag_size, color=self.theme.accent_2, layer=self.layer,
+                         head=self.head)
+        tag.move_to([self.right_edge() - tag.width / 2, heading.get_y(), 0])
+        self.add(tag)
+        self.tag = tag
+        return heading
+
+    def why_line(self):
+        """Which layer and head the deep dive follows, and why (the rule, or the user's
+        choice): under the heading of the deep dive's first scenes."""
+        key = "attention.why_rule" if self.choice.by_rule else "attention.why_user"
+        line = self.words(key, size=22, color=self.theme.muted, layer=self.layer, head=self.head)
+        fit_within(line, width=self.content_width)
+        return self.align_left(line, self.top - 0.85)
+
+    def window_notice(self, beside_tag=False):
+        """ "showing 12 of 40 tokens" under the tag, or on its line just left of it."""
+        shown = sum(i is not None for i in self.indices)
+        place = {"left_of": self.tag} if beside_tag else {"under": self.tag}
+        return self.window_note(shown, self.n_tokens, **place)
+
+
+class HeadScene(LayerScene):
+    """A scene that follows one head of the layer; `self.head_view` holds its numbers."""
+
+    tag_key = "attention.tag"  # "layer L · head H"
+    min_grid_scale = 0.6  # a TokenGrid scaled below this (number size 24 -> 14.4) gets a narrower window
+    tile_strength = 0.5  # how strongly the grid's tiles take the colour scale (1: fully)
+
+    def setup(self):
+        super().setup()
+        self.head_view = self.layer_view.head(self.choice.head)
+
+    # -- the grid of scores, shared by the dot product, mask and softmax scenes ---------------
+
+    def token_grid(self, widest, sum_header=None):
+        """A TokenGrid over the window, filling the room between the heading and the caption.
+        When its numbers are so wide that every token would not fit legibly (a trained
+        model's large dot products), the window narrows to the first and the last tokens."""
+        region = (self.left_edge(), self.right_edge(), self.content_top(), self.caption_top() + 0.05)
+
+        def build():
+            return TokenGrid(self.theme, self.labels(), widest, region, corner_text=self.say("attention.corner"),
+                             sum_header=sum_header)
+
+        grid = build()
+        if grid.scale < self.min_grid_scale and len(self.indices) > self.window_tail + 2:
+            self.indices = window(self.n_tokens, 0, head=1, tail=self.window_tail)
+            grid = build()
+        return grid
+
+    def grid_numbers(self, grid, matrix, kind, where=None, fmt=fmt_value, color=None):
+        """{(row, column): number} for the shown cells of a (T, T) matrix, each meaning
+        (kind, layer, head, query, key); `where(i, j)` picks which cells (default: all)."""
+
+        def make(row, column):
+            i, j = self.indices[row], self.indices[column]
+            if i is None or j is None or (where is not None and not where(i, j)):
+                return None
+            return grid.number(row, column, matrix[i, j], (kind, self.layer, self.head, i, j), fmt=fmt,
+                               color=color)
+
+        return grid.fill(make)
+
+    def minus_infinity(self, grid, row, column):
+        """−∞ in a masked cell (the Trace's own score there: hook_attn_scores holds -inf)."""
+        text = grid.text(row, column, MINUS_INFINITY, color=self.theme.muted)
+        text.value = float("-inf")
+        text.meaning = ("masked", self.layer, self.head, self.indices[row], self.indices[column])
+        return text
+
+    def score_tiles(self, grid, matrix, masked=False):
+        """Tiles coloured by value on the diverging scale (blue negative, orange positive),
+        softened so the numbers on them stay readable; masked future cells left dark."""
+        shown = np.array([[matrix[i, j] if i is not None and j is not None else np.nan for j in self.indices]
+                          for i in self.indices])
+        if masked:
+            future = np.array([[i is not None and j is not None and j > i for j in self.indices]
+                               for i in self.indices])
+            shown = np.where(future, np.nan, shown)
+        limit = colour_limit(shown[np.isfinite(shown)]) if np.isfinite(shown).any() else 1.0
+        return grid.tiles(blend(self.theme, diverging_rgb(self.theme, shown, limit), self.tile_strength))
+
+    def last_seen(self):
+        """For each shown row, the last shown column it may look at (itself): the staircase."""
+        columns = {i: c for c, i in enumerate(self.indices) if i is not None}
+        return [None if i is None else columns[i] for i in self.indices]

@@ -1,11 +1,16 @@
-"""The scenes in storyboard order, with one line each on what they show.
+"""The scenes in storyboard order, with one line each on what they show and what they follow.
 
 No Manim import here, so `render.py scenes` and option checks stay instant; a scene's
-class is imported only when it is rendered.
+class is imported only when it is rendered. A new scene is one line here (plus its file
+and its strings): the tests find it in this list and render and check it by themselves.
 """
 
 import importlib
 from dataclasses import dataclass
+
+
+# What a scene follows, and the base class (scenes/base.py) that gives it that.
+FOLLOWS = {None: "TraceScene", "layer": "LayerScene", "head": "HeadScene"}
 
 
 @dataclass(frozen=True)
@@ -14,6 +19,11 @@ class SceneInfo:
     module: str
     class_name: str
     summary: str
+    follows: str | None = None  # None (the whole trace), "layer" (one layer) or "head" (one layer's head)
+
+    def __post_init__(self):
+        if self.follows not in FOLLOWS:
+            raise ValueError(f"{self.name}: follows must be one of {list(FOLLOWS)}, not {self.follows!r}")
 
     def load(self):
         """The scene's TraceScene subclass (imports Manim)."""
@@ -26,19 +36,19 @@ CATALOG = [
     SceneInfo("embeddings", "scenes.embeddings", "EmbeddingsScene",
               "Each ID picks a row of W_E, plus a position row of W_P: the residual stream."),
     SceneInfo("layernorm", "scenes.layernorm", "LayerNormScene",
-              "LayerNorm, briefly: one token's vector before and after, its mean and spread."),
+              "LayerNorm, briefly: one token's vector before and after, its mean and spread.", follows="layer"),
     SceneInfo("qkv", "scenes.qkv", "QKVScene",
-              "x times W_Q, W_K, W_V gives every token a query, a key and a value (one layer and head)."),
+              "x times W_Q, W_K, W_V gives every token a query, a key and a value (one layer and head).", follows="head"),
     SceneInfo("dot-products", "scenes.dot_products", "DotProductsScene",
-              "The grid of q · k for every pair of tokens, one cell worked through, then ÷ √dh and why."),
+              "The grid of q · k for every pair of tokens, one cell worked through, then ÷ √dh and why.", follows="head"),
     SceneInfo("causal-mask", "scenes.causal_mask", "CausalMaskScene",
-              "The causal mask: scores of later tokens become −∞, so a token only looks back."),
+              "The causal mask: scores of later tokens become −∞, so a token only looks back.", follows="head"),
     SceneInfo("softmax", "scenes.softmax", "SoftmaxScene",
-              "Each row of scores becomes probabilities: the attention pattern, every row summing to 1."),
+              "Each row of scores becomes probabilities: the attention pattern, every row summing to 1.", follows="head"),
     SceneInfo("weighted-values", "scenes.weighted_values", "WeightedValuesScene",
-              "The last token's output: the value vectors weighted by its row of the pattern, added up."),
+              "The last token's output: the value vectors weighted by its row of the pattern, added up.", follows="head"),
     SceneInfo("all-heads", "scenes.all_heads", "AllHeadsScene",
-              "Every head's pattern in the layer; their outputs joined, projected by W_O, added to the stream."),
+              "Every head's pattern in the layer; their outputs joined, projected by W_O, added to the stream.", follows="head"),
     SceneInfo("prediction", "scenes.prediction", "PredictionScene",
               "The last position's logits become probabilities: the top candidates and the choice."),
     SceneInfo("loop", "scenes.loop", "LoopScene",

@@ -3,14 +3,14 @@ query, above the diagonal) becomes −∞, so that after softmax a token only lo
 
 from manim import Create
 
-from scenes import helpers
-from scenes.attention_parts import MINUS_INFINITY, AttentionScene
+from scenes.base import HeadScene
+from scenes.kit.numbers import MINUS_INFINITY, fmt_value
 
 
-class CausalMaskScene(AttentionScene):
+class CausalMaskScene(HeadScene):
     def construct(self):
         self.show_heading("mask.heading")
-        numbers = self.numbers
+        numbers = self.head_view
         grid = self.token_grid(self.widest())
         furniture = [self.score_tiles(grid, numbers.scaled), *grid.labels_group(), *self.window_notice()]
         scores = self.grid_numbers(grid, numbers.scaled, "scaled")
@@ -51,7 +51,7 @@ class CausalMaskScene(AttentionScene):
 
     def widest(self):
         shown = [i for i in self.indices if i is not None]
-        texts = [helpers.fmt_value(v) for v in self.numbers.scaled[shown][:, shown].ravel()] + [MINUS_INFINITY]
+        texts = [fmt_value(v) for v in self.head_view.scaled[shown][:, shown].ravel()] + [MINUS_INFINITY]
         return max(texts, key=len)
 
     def example_row(self):

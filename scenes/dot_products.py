@@ -5,11 +5,13 @@ divided by sqrt(dh) (the softmax of one real row with and without it), and the d
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Create, Group, Rectangle, VGroup
 
-from scenes import helpers
-from scenes.attention_parts import AttentionScene, value_text
+from scenes.base import HeadScene
+from scenes.kit.charts import probability_bars
+from scenes.kit.numbers import fmt_value, mono, value_text
+from scenes.kit.text import ELLIPSIS, fit_within
 
 
-class DotProductsScene(AttentionScene):
+class DotProductsScene(HeadScene):
     n_terms = 6  # products written out in the worked cell; the rest are added up in one number
     term_size = 30
     bar_size = 22
@@ -18,7 +20,7 @@ class DotProductsScene(AttentionScene):
 
     def construct(self):
         self.show_heading("dots.heading")
-        numbers = self.numbers
+        numbers = self.head_view
         grid = self.token_grid(self.widest())
         tiles = self.score_tiles(grid, numbers.dots)
         furniture = [tiles, *grid.labels_group(), *self.window_notice()]
@@ -69,15 +71,15 @@ class DotProductsScene(AttentionScene):
     def widest(self):
         """The widest text a cell will hold (raw dot products are the widest numbers)."""
         shown = [i for i in self.indices if i is not None]
-        values = self.numbers.dots[np.ix_(shown, shown)]
-        return max((helpers.fmt_value(v) for v in values.ravel()), key=len)
+        values = self.head_view.dots[np.ix_(shown, shown)]
+        return max((fmt_value(v) for v in values.ravel()), key=len)
 
     def worked_cell(self):
         """(row, column) in the grid of the cell to work through: the last token's row, at
         the key it scores highest (where its attention will go)."""
         row = self.indices.index(self.last)
         keys = [c for c, j in enumerate(self.indices) if j is not None]
-        column = max(keys, key=lambda c: self.numbers.dots[self.last, self.indices[c]])
+        column = max(keys, key=lambda c: self.head_view.dots[self.last, self.indices[c]])
         return row, column
 
     # -- pieces ------------------------------------------------------------------------------------
@@ -85,7 +87,7 @@ class DotProductsScene(AttentionScene):
     def worked_product(self, query, key):
         """q and k of one pair, their first products, the rest added up, and the total:
         four lines, each with its label on the left, numbers in shared columns."""
-        numbers, L, H, theme = self.numbers, self.layer, self.head, self.theme
+        numbers, L, H, theme = self.head_view, self.layer, self.head, self.theme
         q, k = numbers.q[query], numbers.k[key]
         n_terms = min(self.n_terms, numbers.d_head)
         rows = [  # (label, numbers): q's first values, k's, and their products
@@ -123,10 +125,10 @@ class DotProductsScene(AttentionScene):
     def after_terms(self, line, last_term, query, key, n_terms):
         """What ends a line: "…" after q's and k's values; after the products, the rest of
         them added up into one number ("+ 58 more: 4.69"), so the line sums to the cell."""
-        numbers = self.numbers
+        numbers = self.head_view
         n_rest = numbers.d_head - n_terms
         if line < 2:
-            dots = helpers.mono(self.theme, helpers.ELLIPSIS, size=self.term_size, color=self.theme.muted)
+            dots = mono(self.theme, ELLIPSIS, size=self.term_size, color=self.theme.muted)
             return [dots.next_to(last_term, RIGHT, buff=0.3)] if n_rest else []
         if not n_rest:
             return []
@@ -140,8 +142,8 @@ class DotProductsScene(AttentionScene):
         """ "all 64 added up = 4.53": the cell of the grid."""
         y = -3 * self.line_gap
         label.move_to([label_right - label.width / 2, y, 0])
-        equals = helpers.mono(self.theme, "=", size=self.term_size, color=self.theme.text).move_to([x, y, 0])
-        total = value_text(self.theme, self.numbers.dots[query, key], ("dot", self.layer, self.head, query, key),
+        equals = mono(self.theme, "=", size=self.term_size, color=self.theme.text).move_to([x, y, 0])
+        total = value_text(self.theme, self.head_view.dots[query, key], ("dot", self.layer, self.head, query, key),
                            size=self.term_size + 4, color=self.theme.accent)
         return Group(label, equals, total.next_to(equals, RIGHT, buff=0.3))
 
@@ -151,7 +153,7 @@ class DotProductsScene(AttentionScene):
         row_title = self.words("dots.row_title", size=self.bar_size + 2, color=self.theme.muted,
                                piece=self.piece(self.last))
         both = VGroup(*charts).arrange(RIGHT, buff=1.2, aligned_edge=UP)
-        helpers.fit_within(row_title, width=both.width)
+        fit_within(row_title, width=both.width)
         block = VGroup(row_title, both).arrange(DOWN, buff=0.35)
         self.fill_region(block, self.content_top(), self.caption_top() + 0.1, max_scale=1.3)
         return [row_title, *charts]
@@ -159,18 +161,17 @@ class DotProductsScene(AttentionScene):
     def softmax_chart(self, scaled):
         """Bars of the last row's softmax over the shown keys (the hidden ones together), with
         each bar's full length (probability 1) behind it and the values in a column after."""
-        numbers, L, H, last = self.numbers, self.layer, self.head, self.last
+        numbers, L, H, last = self.head_view, self.layer, self.head, self.last
         probs = numbers.softmax_row(last, scaled=scaled)  # (last + 1,)
         hidden = tuple(self.hidden)
         entries = [(self.say("attention.hidden_tokens", n_hidden=len(hidden)), float(probs[list(hidden)].sum()),
                     ("softmax_sum", L, H, last, hidden, scaled)) if j is None else
                    (self.piece(j), float(probs[j]), ("softmax", L, H, last, j, scaled)) for j in self.indices]
-        rows = helpers.probability_bars(self.theme, [e[0] for e in entries], [e[1] for e in entries], self.bar_length,
-                                        size=self.bar_size, row_height=0.4, label_width=2.0, fmt=helpers.fmt_value,
-                                        largest=1.0)
+        rows = probability_bars(self.theme, [e[0] for e in entries], [e[1] for e in entries], self.bar_length,
+                                size=self.bar_size, row_height=0.4, label_width=2.0, fmt=fmt_value, largest=1.0,
+                                meanings=[e[2] for e in entries])
         tracks = VGroup()
-        for row, (_, value, meaning) in zip(rows, entries):
-            row.value.value, row.value.meaning = value, meaning
+        for row in rows:
             tracks.add(self.track(row.bar))
             row.value.next_to(tracks[-1], RIGHT, buff=0.15)
         title = self.words("dots.scaled_title" if scaled else "dots.raw_title", size=self.bar_size + 2,
@@ -187,5 +188,5 @@ class DotProductsScene(AttentionScene):
 
     def scale_note(self):
         note = self.words("dots.scale_note", size=self.tag_size + 2, color=self.theme.accent,
-                          d_head=self.numbers.d_head, root=self.numbers.sqrt_d_head)
+                          d_head=self.head_view.d_head, root=self.head_view.sqrt_d_head)
         return note.move_to([0, self.tag.get_y(), 0])

@@ -4,13 +4,15 @@ residual stream x0 that block 0 reads. The first values are printed, the whole v
 a colour strip."""
 
 import numpy as np
-from manim import (
-    DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, Group, Rectangle, VGroup, Write,
-)
+from manim import DOWN, LEFT, RIGHT, Arrow, Create, FadeIn, Group, Rectangle, VGroup, Write
 
-from scenes import helpers
 from scenes.base import TraceScene
-from scenes.helpers import Fade
+from scenes.kit.colour import colour_limit, heatmap, scale_legend
+from scenes.kit.motion import Fade
+from scenes.kit.numbers import fmt_value, mono
+from scenes.kit.text import MIDLINE_ELLIPSIS, centre_text_on, fit_within, words
+from scenes.kit.tokens import token_chip, window
+from scenes.kit.vectors import MatrixBlock, VectorRow
 
 
 class EmbeddingsScene(TraceScene):
@@ -30,7 +32,7 @@ class EmbeddingsScene(TraceScene):
     def construct(self):
         self.show_heading("embeddings.heading")
         self.position = self.trace.n_prompt_tokens - 1  # the token the prediction will be read from
-        self.limit = helpers.colour_limit(self.token_vector, self.position_vector, self.sum_vector)
+        self.limit = colour_limit(self.token_vector, self.position_vector, self.sum_vector)
 
         # -- beat 1: every token becomes a vector ------------------------------------------------
         self.beat("all")
@@ -46,7 +48,7 @@ class EmbeddingsScene(TraceScene):
         focus = self.focus_line()
         token_matrix = self.matrix("W_E", self.vocab_size, self.token_matrix_top, self.token_matrix_height,
                                    self.token_id, self.theme.accent)
-        token_row = self.vector_row("embeddings.token_row", self.token_id, self.token_vector, self.row_y[0],
+        token_row = self.vector_row("embeddings.token_row", self.token_id, "hook_embed", self.row_y[0],
                                     self.theme.accent)
         self.play(Fade(overview, appear=False), Fade(focus), run_time=0.8)
         self.reveal_row(token_matrix, token_row)
@@ -57,15 +59,15 @@ class EmbeddingsScene(TraceScene):
         self.set_caption(self.say("embeddings.explain_position"))
         position_matrix = self.matrix("W_P", self.n_positions, self.position_matrix_top,
                                       self.position_matrix_height, self.position, self.theme.accent_2)
-        position_row = self.vector_row("embeddings.position_row", self.position, self.position_vector,
-                                       self.row_y[1], self.theme.accent_2)
+        position_row = self.vector_row("embeddings.position_row", self.position, "hook_pos_embed", self.row_y[1],
+                                       self.theme.accent_2)
         self.reveal_row(position_matrix, position_row)
         self.wait(1.5)
 
         # -- beat 4: their sum is the residual stream x0 -----------------------------------------
         self.beat("sum")
         self.set_caption(self.say("embeddings.explain_sum"))
-        sum_row = self.vector_row("embeddings.sum_row", None, self.sum_vector, self.row_y[2], self.theme.text)
+        sum_row = self.vector_row("embeddings.sum_row", None, "blocks.0.hook_resid_pre", self.row_y[2], self.theme.text)
         self.play(Write(self.operators(position_row, sum_row)), run_time=0.6)
         self.play(Fade(sum_row, lag_ratio=0.05), Fade(self.legend()))
         self.wait(2)
@@ -104,54 +106,42 @@ class EmbeddingsScene(TraceScene):
 
     def focus_line(self):
         """The last prompt token's chip, ID and position, under the heading."""
-        intro = self.words("embeddings.focus", size=self.label_size + 2)
-        chip = helpers.token_chip(self.theme, helpers.piece_text(self.trace, self.position), size=26)
-        token_id = self.words("embeddings.id", size=self.label_size + 2, color=self.theme.accent,
-                              token_id=self.token_id)
+        intro = self.words("focus_last_token", size=self.label_size + 2)
+        chip = token_chip(self.theme, self.piece(self.position), size=26)
+        token_id = self.words("token_id", size=self.label_size + 2, color=self.theme.accent, token_id=self.token_id)
         position = self.words("embeddings.position", size=self.label_size + 2, color=self.theme.accent_2,
                               position=self.position)
         line = VGroup(intro, chip, token_id, position).arrange(RIGHT, buff=0.3)
-        helpers.fit_within(line, width=self.content_width * 0.62)
+        fit_within(line, width=self.content_width * 0.62)
         return self.align_left(line, self.top - 0.95)
 
     def matrix(self, name, n_rows, top, height, row, colour):
         """A matrix as a tall block with one row lit, its name above and its shape below."""
-        x = self.matrix_x
-        block = Rectangle(width=self.matrix_width, height=height, fill_color=self.theme.panel, fill_opacity=1,
-                          stroke_color=self.theme.panel_edge, stroke_width=1.5)
-        block.move_to([x, top - height / 2, 0])
-        row_height = height / n_rows
-        lit = Rectangle(width=self.matrix_width, height=max(row_height, 0.06), fill_color=colour, fill_opacity=1,
-                        stroke_width=0)
-        lit.move_to([x, top - (row + 0.5) * row_height, 0])
-        title = helpers.mono(self.theme, name, size=self.label_size + 4, color=colour)
-        title.next_to(block, UP, buff=0.1)
-        shape = helpers.mono(self.theme, self.say("embeddings.shape", rows=n_rows, cols=self.d_model),
-                             size=self.label_size - 4, color=self.theme.muted)
-        helpers.fit_within(shape, width=2 * (self.matrix_x - self.left_edge()))
-        shape.next_to(block, DOWN, buff=0.1)
-        group = VGroup(block, lit, title, shape)
-        group.block, group.lit, group.labels = block, lit, VGroup(title, shape)
-        return group
+        shape = self.say("shape", rows=n_rows, cols=self.d_model)
+        matrix = MatrixBlock(self.theme, name, self.matrix_width, height, colour, shape=shape,
+                             size=self.label_size + 4, shape_size=self.label_size - 4, edge=self.theme.panel_edge,
+                             stroke_width=1.5)
+        matrix.shift([self.matrix_x, top - height / 2, 0])  # built with the block centred at the origin
+        fit_within(matrix.dims, width=2 * (self.matrix_x - self.left_edge()))
+        matrix.dims.next_to(matrix.block, DOWN, buff=0.1)
+        matrix.lit = matrix.row_bar(row, n_rows, colour)
+        matrix.labels = VGroup(matrix.title, matrix.dims)
+        return matrix
 
-    def vector_row(self, label_key, row, vector, y, colour):
+    def vector_row(self, label_key, row, name, y, colour):
         """A label, the first values as numbers (2 decimals), the rest counted, and the whole
-        vector as a colour strip."""
+        vector (row `self.position` of the Trace's array `name`) as a colour strip."""
         label = self.words(label_key, size=self.label_size, color=colour, row=row)
         label.move_to([self.vectors_left, y, 0], aligned_edge=LEFT)
-        values = VGroup(*[helpers.mono(self.theme, helpers.fmt_value(v), size=self.value_size)
-                          for v in vector[: self.n_values]])
-        cell = max(v.width for v in values) + 0.35
-        for i, value in enumerate(values):  # right-aligned columns, so decimal points line up
-            value.move_to([self.vectors_left + 0.3 + (i + 1) * cell, 0, 0], aligned_edge=RIGHT)
-        values.set_y(y - 0.45)
-        more = self.words("embeddings.values_more", size=self.label_size - 2, color=self.theme.muted,
+        vector = self.trace[name][self.position]  # (d,)
+        more = self.words("values_more", size=self.label_size - 2, color=self.theme.muted,
                           n_more=len(vector) - self.n_values)
-        more.next_to(values, RIGHT, buff=0.35)
-        strip_width = self.right_edge() - self.vectors_left
-        image, outline = helpers.colour_strip(self.theme, vector, self.limit, strip_width, self.strip_height)
-        strip = Group(image, outline).move_to([self.vectors_left + strip_width / 2, y - 0.95, 0])
-        return Group(label, values, more, strip)
+        values = VectorRow(self.theme, vector, [("trace", name, (self.position, d)) for d in range(self.n_values)],
+                           size=self.value_size, cell_pad=0.35, indent=0.3, more=more, more_gap=0.35,
+                           limit=self.limit, strip_width=self.right_edge() - self.vectors_left,
+                           strip_height=self.strip_height, strip_drop=0.5)
+        values.shift([self.vectors_left, y - 0.45, 0])
+        return Group(label, *values)  # label, numbers, more, strip: they fade in one after another
 
     def arrow_to(self, lit, row):
         start = lit.get_right() + 0.05 * RIGHT
@@ -162,8 +152,8 @@ class EmbeddingsScene(TraceScene):
     def operators(self, position_row, sum_row):
         """ "+" beside the position row and "=" beside the sum, left of the numbers."""
         x = self.vectors_left + 0.1
-        plus = helpers.mono(self.theme, "+", size=32, color=self.theme.text).move_to([x, position_row[1].get_y(), 0])
-        equals = helpers.mono(self.theme, "=", size=32, color=self.theme.text).move_to([x, sum_row[1].get_y(), 0])
+        plus = mono(self.theme, "+", size=32, color=self.theme.text).move_to([x, position_row[1].get_y(), 0])
+        equals = mono(self.theme, "=", size=32, color=self.theme.text).move_to([x, sum_row[1].get_y(), 0])
         return VGroup(plus, equals)
 
     def reveal_row(self, matrix, row):
@@ -173,38 +163,36 @@ class EmbeddingsScene(TraceScene):
         self.play(Create(self.arrow_to(matrix.lit, row)), Fade(row, lag_ratio=0.05))
 
     def legend(self):
-        return self.scale_legend(self.limit, "embeddings.scale", top_gap=0.95, size=self.label_size - 4)
+        return self.scale_legend(self.limit, top_gap=0.95, size=self.label_size - 4)
 
     def residual_heatmap(self):
         """Every prompt token's x0 as one image row, labelled by its piece (a window of
         rows, with an ellipsis, for long prompts); the focus row is outlined."""
         n = self.trace.n_prompt_tokens
-        indices = helpers.window_indices(n, self.max_heatmap_rows)
+        indices = window(n, self.max_heatmap_rows)
         resid = self.trace.block(0, "hook_resid_pre")  # (T, d)
         rows = np.stack([resid[i] if i is not None else np.full(self.d_model, np.nan) for i in indices])
         top, bottom = self.top - 0.9, self.caption_top() + 0.6
         row_height = min(self.max_heatmap_row_height, (top - bottom) / len(indices))
         top = (top + bottom) / 2 + row_height * len(indices) / 2  # centred in the room
-        labels = VGroup(*[helpers.words(self.theme, helpers.piece_text(self.trace, i) if i is not None
-                                        else helpers.MIDLINE_ELLIPSIS, size=min(26, 60 * row_height), strut=True)
-                          for i in indices])
+        labels = VGroup(*[words(self.theme, self.piece(i) if i is not None else MIDLINE_ELLIPSIS,
+                                size=min(26, 60 * row_height), strut=True) for i in indices])
         for label in labels:
-            helpers.fit_within(label, width=2.4, height=row_height * 0.95)
+            fit_within(label, width=2.4, height=row_height * 0.95)
         image_left = self.left_edge() + 2.7
         width = self.right_edge() - image_left
-        limit = helpers.colour_limit(resid[:n])
-        image = helpers.heatmap(self.theme, rows, limit, width, row_height * len(indices))
+        limit = colour_limit(resid[:n])
+        image = heatmap(self.theme, rows, limit, width, row_height * len(indices))
         image.move_to([image_left + width / 2, top - image.height / 2, 0])
         for i, label in enumerate(labels):
-            helpers.centre_text_on(label, [image_left - 0.15 - label.width / 2, top - (i + 0.5) * row_height, 0])
+            centre_text_on(label, [image_left - 0.15 - label.width / 2, top - (i + 0.5) * row_height, 0])
         focus_row = indices.index(self.position)
         outline = Rectangle(width=width, height=row_height, stroke_color=self.theme.accent, stroke_width=2.5)
         outline.move_to([image.get_x(), top - (focus_row + 0.5) * row_height, 0])
         dims = self.words("embeddings.dims", size=self.label_size - 2, color=self.theme.muted, d_model=self.d_model)
         dims.next_to(image, DOWN, buff=0.15).align_to(image, LEFT)
-        legend = Group(*helpers.scale_legend(self.theme, limit, self.say("embeddings.scale",
-                                                                          limit=helpers.fmt_value(limit)),
-                                             size=self.label_size - 4))
+        legend = Group(*scale_legend(self.theme, limit, self.say("scale_legend", limit=fmt_value(limit)),
+                                     size=self.label_size - 4))
         legend.next_to(image, DOWN, buff=0.15).align_to(image, RIGHT)
         note = self.window_note(sum(i is not None for i in indices), n)
         return Group(image, labels, outline, dims, legend, *note)

@@ -4,23 +4,27 @@ by the bias: the x that attention reads (the Trace's ln1 output)."""
 
 from manim import LEFT, RIGHT, VGroup
 
-from scenes import helpers
-from scenes.attention_parts import AttentionScene, value_text, vector_row
+from scenes.base import LayerScene
+from scenes.kit.colour import colour_limit
+from scenes.kit.numbers import value_text
+from scenes.kit.text import fit_within
+from scenes.kit.tokens import token_chip
+from scenes.kit.vectors import VectorRow
 
 
-class LayerNormScene(AttentionScene):
-    names_head = False  # LayerNorm belongs to the layer, not to a head
+class LayerNormScene(LayerScene):
     n_values = 6
     value_size = 24
     label_size = 22
     strip_height = 0.28
     row_y = (1.45, 0.0, -1.45)  # label lines of the three rows
     stages = ("before", "normalised", "scaled")
+    stage_keys = {"before": "resid_entering", "normalised": "layernorm.normalised", "scaled": "layernorm.scaled"}
 
     def construct(self):
         self.show_heading("layernorm.heading")
-        x, normalised, scaled = self.numbers.layer_norm_steps(self.last)
-        self.limit = helpers.colour_limit(x, normalised, scaled)  # one scale: the spread visibly changes
+        x, normalised, scaled = self.layer_view.layer_norm_steps(self.last)
+        self.limit = colour_limit(x, normalised, scaled)  # one scale: the spread visibly changes
         focus = self.focus_line()
         rows = [self.stage_row(stage, vector, y)
                 for stage, vector, y in zip(self.stages, (x, normalised, scaled), self.row_y)]
@@ -47,26 +51,27 @@ class LayerNormScene(AttentionScene):
     # -- pieces ------------------------------------------------------------------------------------
 
     def focus_line(self):
-        intro = self.words("layernorm.focus", size=self.label_size + 2)
-        chip = helpers.token_chip(self.theme, self.piece(self.last), size=26)
+        intro = self.words("focus_last_token", size=self.label_size + 2)
+        chip = token_chip(self.theme, self.piece(self.last), size=26)
         line = VGroup(intro, chip).arrange(RIGHT, buff=0.3)
-        helpers.fit_within(line, width=self.content_width * 0.6)
+        fit_within(line, width=self.content_width * 0.6)
         return self.align_left(line, self.top - 1.45)
 
     def stage_row(self, stage, vector, y):
         """A label, the mean and spread on the right, the first values, and the strip."""
         theme = self.theme
         colour = theme.accent if stage == "scaled" else theme.text
-        label = self.words(f"layernorm.{stage}", size=self.label_size, color=colour, layer=self.layer)
+        label = self.words(self.stage_keys[stage], size=self.label_size, color=colour, layer=self.layer)
         self.align_left(label, y)
         stats = self.stats(stage, vector, y)
-        helpers.fit_within(label, width=stats.get_left()[0] - self.left_edge() - 0.4)
+        fit_within(label, width=stats.get_left()[0] - self.left_edge() - 0.4)
         label.move_to([self.left_edge(), y, 0], aligned_edge=LEFT)
         meanings = [self.value_meaning(stage, d) for d in range(self.n_values)]
-        row = vector_row(theme, vector, meanings, self.n_values,
-                         self.say("attention.more", n_more=len(vector) - self.n_values), self.limit,
-                         self.content_width, size=self.value_size, strip_height=self.strip_height,
-                         left=self.left_edge(), y=y - 0.45)
+        more = self.words("values_more", size=self.value_size - 4, color=theme.muted,
+                          n_more=len(vector) - self.n_values)
+        row = VectorRow(theme, vector, meanings, size=self.value_size, more=more, limit=self.limit,
+                        strip_width=self.content_width, strip_height=self.strip_height)
+        row.shift([self.left_edge(), y - 0.45, 0])
         return [label, stats, *row]
 
     def value_meaning(self, stage, d):
@@ -92,4 +97,4 @@ class LayerNormScene(AttentionScene):
         return stats.move_to([self.right_edge() - stats.width / 2, y, 0])
 
     def legend(self):
-        return self.scale_legend(self.limit, "attention.scale", top_gap=1.45, size=self.label_size - 4)
+        return self.scale_legend(self.limit, top_gap=1.45, size=self.label_size - 4)

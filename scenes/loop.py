@@ -6,10 +6,12 @@ from manim import (
     RoundedRectangle, VGroup,
 )
 
-from scenes import helpers
 from scenes.base import TraceScene
-from scenes.helpers import Fade
-from scenes.title import model_label
+from scenes.kit.charts import probability_bars, row_highlight
+from scenes.kit.motion import Fade, Glide
+from scenes.kit.text import fit_within, words
+from scenes.kit.tokens import ellipsis_chip, token_chip
+from scenes.views import Prediction
 
 
 class LoopScene(TraceScene):
@@ -27,11 +29,11 @@ class LoopScene(TraceScene):
         self.show_heading("loop.heading")
         self.chips = [self.chip(i) for i in range(self.trace.n_prompt_tokens)]
         self.shown = []  # chips on screen in the text row
-        self.row_ellipsis = helpers.ellipsis_chip(self.theme, size=self.chip_size)
+        self.row_ellipsis = ellipsis_chip(self.theme, size=self.chip_size)
 
         # -- beat 1: the text and the model ---------------------------------------------------
         self.beat("setup")
-        self.set_caption(self.say("loop.explain" if self.steps else "loop.no_steps"))
+        self.set_caption(self.say("loop.explain"))
         self.play(*self.relayout_row(), run_time=0.8)
         model = self.model_box()
         self.play(Fade(model), Fade(self.arrows(model)), run_time=0.8)
@@ -44,9 +46,12 @@ class LoopScene(TraceScene):
             chart = self.run_step(number, step, model, chart)
 
         # -- last beat: the remaining steps at once, then the whole text --------------------------
+        self.beat("done")
         if self.steps:
-            self.beat("done")
             self.finish(model, chart)
+        else:
+            self.set_caption(self.say("loop.no_steps"))
+            self.wait(2.5)
 
     # -- facts ------------------------------------------------------------------------------------
 
@@ -64,12 +69,12 @@ class LoopScene(TraceScene):
         model.remove(model.runs)
         model.runs = runs
         model.add(runs)
-        prediction = helpers.Prediction(self.trace, prefix - 1, step, k=self.n_candidates)
+        prediction = Prediction(self.trace, prefix - 1, step, k=self.n_candidates)
         chart = self.candidate_chart(prediction, number)
         swap = [Fade(chart, shift=0.15 * LEFT)] + ([Fade(old_chart, appear=False)] if old_chart is not None else [])
         self.play(*swap, run_time=0.6)
         chosen_row = chart.rows[chart.chosen]
-        highlight = helpers.row_highlight(chart.rows, chart.chosen, self.theme)
+        highlight = row_highlight(chart.rows, chart.chosen, self.theme)
         chart.add(highlight)  # leaves with the chart
         self.play(Fade(highlight), run_time=0.3)
         self.add_token(prefix, source=chosen_row.label)
@@ -90,7 +95,7 @@ class LoopScene(TraceScene):
                 self.chips.append(self.chip(step["prefix_length"]).move_to(model.box))
             self.play(*self.relayout_row(), run_time=1)
             self.set_caption(self.say("loop.more_steps", n_more=len(rest)))
-            self.wait(1)
+            self.wait(0.8)  # keeps a 10-step loop within 30 s
         self.set_caption(self.say("loop.done", n_steps=len(self.steps)))
         self.wait(2)
 
@@ -99,9 +104,9 @@ class LoopScene(TraceScene):
     def chip(self, index):
         """Token `index` as a chip: prompt tokens plain, generated ones edged in the accent."""
         generated = index >= self.trace.n_prompt_tokens
-        return helpers.token_chip(self.theme, helpers.piece_text(self.trace, index), size=self.chip_size,
-                                  edge=self.theme.accent if generated else None,
-                                  text_color=self.theme.accent if generated else None)
+        return token_chip(self.theme, self.piece(index), size=self.chip_size,
+                          edge=self.theme.accent if generated else None,
+                          text_color=self.theme.accent if generated else None)
 
     def relayout_row(self, arriving=None):
         """Animations that lay the text row out to show its newest chips, left-aligned, with
@@ -124,7 +129,7 @@ class LoopScene(TraceScene):
         for chip in visible:
             target = [x + chip.width / 2, y, 0]
             if chip in self.shown or chip is arriving:
-                animations.append(helpers.Glide(chip, target))
+                animations.append(Glide(chip, target))
             else:
                 animations.append(Fade(chip.move_to(target)))
             x += chip.width + gap
@@ -139,8 +144,8 @@ class LoopScene(TraceScene):
         box = RoundedRectangle(corner_radius=0.15, width=width, height=height, fill_color=self.theme.panel,
                                fill_opacity=1, stroke_color=self.theme.accent_2, stroke_width=2.5)
         box.move_to([*self.model_box_centre, 0])
-        name = helpers.words(self.theme, model_label(self.trace.model), size=30, color=self.theme.accent_2)
-        helpers.fit_within(name, width=width - 0.4)
+        name = words(self.theme, self.model_name(), size=30, color=self.theme.accent_2)
+        fit_within(name, width=width - 0.4)
         name.move_to(box.get_center() + 0.3 * UP)
         group = VGroup(box, name)
         group.box, group.name = box, name
@@ -155,7 +160,7 @@ class LoopScene(TraceScene):
 
     def runs_label(self, model, n_tokens):
         label = self.words("loop.runs", size=self.row_size, color=self.theme.muted, n_tokens=n_tokens)
-        helpers.fit_within(label, width=model.box.width - 0.3)
+        fit_within(label, width=model.box.width - 0.3)
         return label.move_to(model.box.get_center() + 0.35 * DOWN)
 
     def arrows(self, model):
@@ -170,9 +175,10 @@ class LoopScene(TraceScene):
     def candidate_chart(self, prediction, number):
         """This step's top candidates with their real probabilities; the chosen one lit."""
         entries, chosen = prediction.rows()
-        rows = helpers.probability_bars(self.theme, [e["label"] for e in entries], [e["prob"] for e in entries],
-                                        self.bar_length, highlight=chosen, size=self.row_size, row_height=0.46,
-                                        label_width=self.label_width, notes=self.rank_notes(entries))
+        rows = probability_bars(self.theme, [self.candidate_label(e) for e in entries], [e["prob"] for e in entries],
+                                self.bar_length, highlight=chosen, size=self.row_size, row_height=0.46,
+                                label_width=self.label_width, notes=self.rank_notes(entries),
+                                meanings=[("probability", prediction.position, e["id"]) for e in entries])
         title = self.words("loop.step", size=self.row_size, color=self.theme.text, step=number,
                            n_steps=len(self.steps))
         title.next_to(rows, UP, buff=0.3).align_to(rows[0].bar, LEFT)

@@ -3,9 +3,13 @@ as a bar chart with their real probabilities, and the token chosen next."""
 
 from manim import DOWN, LEFT, RIGHT, UP, GrowFromEdge, Indicate, VGroup
 
-from scenes import helpers
 from scenes.base import TraceScene
-from scenes.helpers import Fade
+from scenes.kit.charts import probability_bars, row_highlight
+from scenes.kit.motion import Fade
+from scenes.kit.numbers import fmt_percent
+from scenes.kit.text import fit_within
+from scenes.kit.tokens import token_chip
+from scenes.views import Prediction
 
 
 class PredictionScene(TraceScene):
@@ -17,8 +21,7 @@ class PredictionScene(TraceScene):
 
     def construct(self):
         self.show_heading("prediction.heading")
-        self.prediction = helpers.Prediction(self.trace, self.position, self.first_step, k=self.n_candidates,
-                                             name_of_id=lambda i: self.say("prediction.unknown_piece", token_id=i))
+        self.prediction = Prediction(self.trace, self.position, self.first_step, k=self.n_candidates)
         context = self.context_line()
         chart = self.chart()
 
@@ -43,7 +46,7 @@ class PredictionScene(TraceScene):
         self.set_caption(self.choice_sentence())
         chosen_index = self.prediction.rows()[1]
         chosen_row = chart.rows[chosen_index]
-        highlight = helpers.row_highlight(chart.rows, chosen_index, self.theme)
+        highlight = row_highlight(chart.rows, chosen_index, self.theme)
         self.play(*self.recolour(chosen_row), Fade(highlight), run_time=0.6)
         self.play(Fade(context.next_token, shift=0.2 * LEFT), Indicate(chosen_row.label, scale_factor=1.1,
                                                                            color=self.theme.accent))
@@ -65,14 +68,14 @@ class PredictionScene(TraceScene):
         """The last prompt token on the left ("After the last token [␣dog]"); the chosen next
         token on the right, shown in the last beat."""
         after = self.words("prediction.after", size=self.row_size)
-        chip = helpers.token_chip(self.theme, helpers.piece_text(self.trace, self.position), size=self.row_size)
+        chip = token_chip(self.theme, self.piece(self.position), size=self.row_size)
         left = VGroup(after, chip).arrange(RIGHT, buff=0.25)
         self.align_left(left, self.top - 0.95)
         label = self.words("prediction.chosen", size=self.row_size, color=self.theme.accent)
-        chosen = helpers.token_chip(self.theme, self.prediction.chosen["label"], size=self.row_size,
-                                    edge=self.theme.accent)
+        chosen = token_chip(self.theme, self.candidate_label(self.prediction.chosen), size=self.row_size,
+                            edge=self.theme.accent)
         right = VGroup(label, chosen).arrange(RIGHT, buff=0.25)
-        helpers.fit_within(right, width=self.content_width / 2 - 0.3)
+        fit_within(right, width=self.content_width / 2 - 0.3)
         right.move_to([self.right_edge() - right.width / 2, left.get_y(), 0])
         line = VGroup(left)
         line.next_token = right
@@ -83,10 +86,13 @@ class PredictionScene(TraceScene):
         the chosen token as an extra row when sampling picked one outside the top."""
         prediction = self.prediction
         entries, _ = prediction.rows()
-        rows = helpers.probability_bars(self.theme, [e["label"] for e in entries], [e["prob"] for e in entries],
-                                        self.bar_length, size=self.row_size, row_height=self.row_height,
-                                        label_width=self.label_width, notes=self.rank_notes(entries),
-                                        extra=[helpers.fmt_value(e["logit"]) for e in entries])
+        position = prediction.position
+        rows = probability_bars(self.theme, [self.candidate_label(e) for e in entries], [e["prob"] for e in entries],
+                                self.bar_length, size=self.row_size, row_height=self.row_height,
+                                label_width=self.label_width, notes=self.rank_notes(entries),
+                                extra=[e["logit"] for e in entries],
+                                meanings=[("probability", position, e["id"]) for e in entries],
+                                extra_meanings=[("logit", position, e["id"]) for e in entries])
         headers = VGroup(
             self.words("prediction.logit_header", size=self.row_size - 4, color=self.theme.muted),
             self.words("prediction.prob_header", size=self.row_size - 4, color=self.theme.muted),
@@ -108,7 +114,7 @@ class PredictionScene(TraceScene):
         if n_rest == 0:
             return VGroup()
         return self.words("prediction.rest", size=self.row_size - 4, color=self.theme.muted, n_rest=n_rest,
-                          percent=helpers.fmt_percent(self.prediction.rest))
+                          percent=fmt_percent(self.prediction.rest))
 
     def recolour(self, row):
         """Turn the chosen row to the accent colour in place (cheaper than a new Text)."""
@@ -123,4 +129,4 @@ class PredictionScene(TraceScene):
         if sampling["temperature"] == 0:
             return self.say("prediction.greedy")
         return self.say("prediction.sampled", temperature=sampling["temperature"], top_k=sampling["top_k"],
-                        top_p=sampling["top_p"], percent=helpers.fmt_percent(step["chosen"]["prob_final"]))
+                        top_p=sampling["top_p"], percent=fmt_percent(step["chosen"]["prob_final"]))

@@ -5,13 +5,16 @@ Trace's own numbers (their first values, every token)."""
 
 from types import SimpleNamespace
 
-from manim import Group, Rectangle
+from manim import Group
 
-from scenes import helpers
-from scenes.attention_parts import AttentionScene, label_within, value_text, words_copy
+from scenes.base import HeadScene
+from scenes.kit.colour import colour_limit, colour_strip
+from scenes.kit.numbers import mono
+from scenes.kit.text import ELLIPSIS, centre_text_on, fit_within, label_within, words
+from scenes.kit.vectors import MatrixBlock, VectorRow
 
 
-class QKVScene(AttentionScene):
+class QKVScene(HeadScene):
     n_values = 3  # leading values of q, k and v written out per token
     size = 20  # nominal font size of the table; the table is scaled to fit
     row_height = 0.36
@@ -27,7 +30,7 @@ class QKVScene(AttentionScene):
 
     def construct(self):
         self.show_heading("qkv.heading")
-        numbers = self.numbers
+        numbers = self.head_view
         why = self.why_line()
         notice = self.window_notice(beside_tag=True)  # the line under the heading is the why's
         table = self.table()
@@ -65,7 +68,7 @@ class QKVScene(AttentionScene):
         rows_top, rows_bottom = -0.5 * self.pitch, -(len(self.indices) + 0.5) * self.pitch
         table.blocks, table.shape_note = self.weight_blocks(rows_top, rows_bottom)
         middle = (rows_top + rows_bottom) / 2
-        table.operators = [helpers.mono(self.theme, sign, size=self.size + 6).move_to([x + 0.2, middle, 0])
+        table.operators = [mono(self.theme, sign, size=self.size + 6).move_to([x + 0.2, middle, 0])
                            for sign, x in (("×", self.cols.times), ("=", self.cols.equals))]
         table.input_header, table.headers = self.headers()
         everything = Group(table.input_header, *table.headers, *table.labels, *table.strips, *table.blocks,
@@ -85,9 +88,9 @@ class QKVScene(AttentionScene):
         x.blocks_width = 3 * self.block_width + 2 * self.block_gap
         x.equals = x.blocks + x.blocks_width + 0.25
         x.values = x.equals + 0.45
-        x.cell = helpers.mono(theme, "−0.00", size=size).width + 0.2
+        x.cell = mono(theme, "−0.00", size=size).width + 0.2
         x.column_width = self.n_values * x.cell + 0.35
-        x.limit = helpers.colour_limit(self.numbers.ln_out[shown])
+        x.limit = colour_limit(self.layer_view.ln_out[shown])
         width = x.values + 3 * x.column_width + 2 * self.column_gap
         self.pitch = self.row_pitch(width, len(self.indices) + 2.5, self.row_height, max_growth=2.0)
         x.strip_height = min(self.strip_height * self.pitch / self.row_height, 0.6 * self.pitch)
@@ -97,23 +100,20 @@ class QKVScene(AttentionScene):
         """A token's label, its x as a strip, and the first values of its q, k and v."""
         theme, size, x = self.theme, self.size, self.cols
         if key is None:  # the tokens a window leaves out
-            label = words_copy(theme, "⋮", size=size, color=theme.muted, strut=True)
-            table.labels.append(helpers.centre_text_on(label, [x.label_width - label.width / 2, y, 0]))
+            label = words(theme, "⋮", size=size, color=theme.muted, strut=True)
+            table.labels.append(centre_text_on(label, [x.label_width - label.width / 2, y, 0]))
             return
         label = label_within(theme, self.piece(key), self.label_width, size)
-        table.labels.append(helpers.centre_text_on(label, [x.label_width - label.width / 2, y, 0]))
-        image, outline = helpers.colour_strip(theme, self.numbers.ln_out[key], x.limit, self.strip_width,
-                                              x.strip_height)
+        table.labels.append(centre_text_on(label, [x.label_width - label.width / 2, y, 0]))
+        image, outline = colour_strip(theme, self.layer_view.ln_out[key], x.limit, self.strip_width, x.strip_height)
         table.strips.append(Group(image, outline).move_to([x.strip + self.strip_width / 2, y, 0]))
-        L, H = self.layer, self.head
-        for p, (part, values) in enumerate(zip(self.parts, (self.numbers.q, self.numbers.k, self.numbers.v))):
-            left = x.values + p * (x.column_width + self.column_gap)
-            for d in range(self.n_values):
-                text = value_text(theme, values[key, d], ("trace", f"blocks.{L}.attn.hook_{part}", (key, H, d)),
-                                  size=size, color=x.colours[p])
-                table.columns[p].append(text.move_to([left + (d + 1) * x.cell - text.width / 2, y, 0]))
-            more = helpers.mono(theme, helpers.ELLIPSIS, size=size, color=theme.muted)
-            table.columns[p].append(more.move_to([left + self.n_values * x.cell + 0.1 + more.width / 2, y, 0]))
+        L, H, view = self.layer, self.head, self.head_view
+        for p, (part, values) in enumerate(zip(self.parts, (view.q, view.k, view.v))):
+            meanings = [("trace", f"blocks.{L}.attn.hook_{part}", (key, H, d)) for d in range(self.n_values)]
+            row = VectorRow(theme, values[key], meanings, size=size, color=x.colours[p], cell=x.cell,
+                            more=mono(theme, ELLIPSIS, size=size, color=theme.muted), more_gap=0.1)
+            row.shift([x.values + p * (x.column_width + self.column_gap), y, 0])
+            table.columns[p].extend([*row.numbers, row.more])  # each cell its own mobject in the scene
 
     def weight_blocks(self, top, bottom):
         """W_Q, W_K, W_V side by side (GPT-2 keeps them as one matrix, c_attn), as tall as
@@ -121,17 +121,13 @@ class QKVScene(AttentionScene):
         theme, x = self.theme, self.cols
         blocks = []
         for p, name in enumerate(("W_Q", "W_K", "W_V")):
-            block = Rectangle(width=self.block_width, height=top - bottom, fill_color=theme.panel, fill_opacity=1,
-                              stroke_color=x.colours[p], stroke_width=2)
-            block.move_to([x.blocks + p * (self.block_width + self.block_gap) + self.block_width / 2,
-                           (top + bottom) / 2, 0])
-            title = helpers.mono(theme, name, size=self.size, color=x.colours[p]).move_to([block.get_x(),
-                                                                                           self.header_y, 0])
-            group = Group(block, title)
-            group.block = block
-            blocks.append(group)
+            block = MatrixBlock(theme, name, self.block_width, top - bottom, x.colours[p], size=self.size)
+            block.shift([x.blocks + p * (self.block_width + self.block_gap) + self.block_width / 2,
+                         (top + bottom) / 2, 0])
+            block.title.set_y(self.header_y)
+            blocks.append(block)
         note = self.words("qkv.weights_note", size=self.size, color=theme.muted, rows=self.trace.d_model,
-                          cols=self.numbers.d_head)
+                          cols=self.head_view.d_head)
         note.move_to([x.blocks + x.blocks_width / 2, bottom - 0.1 - note.height / 2, 0])
         return blocks, note
 
@@ -140,7 +136,7 @@ class QKVScene(AttentionScene):
     def headers(self):
         x = self.cols
         input_header = self.words("qkv.input_header", size=self.size, color=self.theme.muted)
-        helpers.fit_within(input_header, width=self.strip_width + 0.2)
+        fit_within(input_header, width=self.strip_width + 0.2)
         input_header.move_to([x.strip + self.strip_width / 2, self.header_y, 0])
         headers = []
         for p, part in enumerate(self.parts):

@@ -4,14 +4,15 @@ row at once: the attention pattern as a heatmap with its values, each row summin
 
 import numpy as np
 
-from scenes import helpers
-from scenes.attention_parts import MINUS_INFINITY, AttentionScene, blend, fmt_large
+from scenes.base import HeadScene
+from scenes.kit.colour import blend, diverging_rgb
+from scenes.kit.numbers import MINUS_INFINITY, fmt_large, fmt_value
 
 
-class SoftmaxScene(AttentionScene):
+class SoftmaxScene(HeadScene):
     def construct(self):
         self.show_heading("softmax.heading")
-        numbers, last = self.numbers, self.last
+        numbers, last = self.head_view, self.last
         self.grid = grid = self.token_grid(self.widest(), sum_header=self.say("softmax.sum_header"))
         self.last_row = self.indices.index(last)
         score_tiles = self.score_tiles(grid, numbers.scores, masked=True)
@@ -61,10 +62,10 @@ class SoftmaxScene(AttentionScene):
     def widest(self):
         """The widest text a cell will hold: a score, −∞, a probability or an exponential."""
         shown = [i for i in self.indices if i is not None]
-        scores = self.numbers.scores[np.ix_(shown, shown)]
-        texts = [helpers.fmt_value(v) for v in scores[np.isfinite(scores)]] + [MINUS_INFINITY]
-        texts += [fmt_large(v) for v in self.numbers.exp_row(self.last)[shown]]
-        texts += [fmt_large(self.numbers.exp_row(self.last).sum())]
+        scores = self.head_view.scores[np.ix_(shown, shown)]
+        texts = [fmt_value(v) for v in scores[np.isfinite(scores)]] + [MINUS_INFINITY]
+        texts += [fmt_large(v) for v in self.head_view.exp_row(self.last)[shown]]
+        texts += [fmt_large(self.head_view.exp_row(self.last).sum())]
         return max(texts, key=len)
 
     # -- pieces ------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ class SoftmaxScene(AttentionScene):
             return None
         return self.minus_infinity(self.grid, row, column)
 
-    def row_numbers(self, values, kind, fmt=helpers.fmt_value, row=None):
+    def row_numbers(self, values, kind, fmt=fmt_value, row=None):
         """One grid row's numbers for the keys that row may see (the ellipsis column holds
         the hidden tokens' total), each meaning (kind, layer, head, query, key)."""
         row = self.last_row if row is None else row
@@ -104,13 +105,13 @@ class SoftmaxScene(AttentionScene):
     def row_sum(self, row):
         """The sum of a row of the pattern (over every key, shown or not): 1.00."""
         query = self.indices[row]
-        return self.grid.sum_number(row, self.numbers.pattern[query].sum(),
+        return self.grid.sum_number(row, self.head_view.pattern[query].sum(),
                                     ("pattern_sum", self.layer, self.head, query, tuple(range(self.n_tokens))),
                                     color=self.theme.accent)
 
     def pattern_tiles(self):
         """Tiles coloured by probability, 0 (neutral) to 1 (full colour); the future blank."""
-        shown = np.array([[self.numbers.pattern[i, j] if i is not None and j is not None and j <= i else np.nan
+        shown = np.array([[self.head_view.pattern[i, j] if i is not None and j is not None and j <= i else np.nan
                            for j in self.indices] for i in self.indices])
-        rgb = helpers.diverging_rgb(self.theme, shown, 1.0)
+        rgb = diverging_rgb(self.theme, shown, 1.0)
         return self.grid.tiles(blend(self.theme, rgb, self.tile_strength + 0.2))

@@ -1,12 +1,10 @@
 """Title: the prompt, the model, its size, and whether its weights are trained."""
 
-import os
-
 from manim import DOWN, LEFT, UP, RoundedRectangle, VGroup, Write
 
-from scenes import helpers
 from scenes.base import TraceScene
-from scenes.helpers import Fade
+from scenes.kit.motion import Fade
+from scenes.kit.text import display_text, fit_within, words, wrap_columns
 
 
 class TitleScene(TraceScene):
@@ -43,10 +41,10 @@ class TitleScene(TraceScene):
 
     def prompt_block(self):
         """The prompt, safely displayed and wrapped, in a panel with its label above."""
-        shown = helpers.display_text(self.trace.prompt)
-        lines = helpers.wrap_columns(shown, self.prompt_columns, self.prompt_lines)
-        text = helpers.words(self.theme, "\n".join(lines), size=self.prompt_size)
-        helpers.fit_within(text, width=self.content_width - 1.0)
+        shown = display_text(self.trace.prompt)
+        lines = wrap_columns(shown, self.prompt_columns, self.prompt_lines)
+        text = words(self.theme, "\n".join(lines), size=self.prompt_size)
+        fit_within(text, width=self.content_width - 1.0)
         panel = RoundedRectangle(corner_radius=0.15, width=max(text.width + 0.8, 4), height=text.height + 0.6,
                                  fill_color=self.theme.panel, fill_opacity=1, stroke_color=self.theme.panel_edge,
                                  stroke_width=1.5)
@@ -58,12 +56,12 @@ class TitleScene(TraceScene):
     def model_block(self):
         """The model's name, its size in a 3 x 2 grid of facts, and what its weights are."""
         config = self.trace.config
-        name = helpers.words(self.theme, model_label(self.trace.model), size=self.model_size, color=self.theme.accent)
+        name = words(self.theme, self.model_name(), size=self.model_size, color=self.theme.accent)
         rows = [["title.parameters", "title.layers", "title.heads"], ["title.width", "title.vocab", "title.context"]]
         separator = self.say("separator")
         # One Text per row, so the facts of a row share a baseline.
-        facts = VGroup(*[helpers.words(self.theme, separator.join(self.say(key, **config) for key in keys),
-                                       size=self.fact_size) for keys in rows]).arrange(DOWN, buff=0.25)
+        facts = VGroup(*[words(self.theme, separator.join(self.say(key, **config) for key in keys),
+                               size=self.fact_size) for keys in rows]).arrange(DOWN, buff=0.25)
         weights_key = "title.pretrained" if self.trace.pretrained else "title.random"
         weights = self.words(weights_key, size=self.fact_size - 2,
                              color=self.theme.accent_2 if self.trace.pretrained else self.theme.muted)
@@ -71,8 +69,3 @@ class TitleScene(TraceScene):
         block.name, block.facts, block.weights = name, facts, weights
         return block
 
-
-def model_label(model):
-    """A model given as a path shows its folder's name; the hub names show as they are."""
-    name = os.path.basename(os.path.normpath(model)) if os.sep in model else model
-    return helpers.wrap_columns(helpers.display_text(name), 40, 1)[0]

@@ -3,9 +3,12 @@ character that GPT-2 splits into byte pieces (Japanese, emoji) shows its bytes."
 
 from manim import DOWN, RIGHT, UP, VGroup
 
-from scenes import helpers
 from scenes.base import TraceScene
-from scenes.helpers import Fade
+from scenes.kit.motion import Fade
+from scenes.kit.numbers import fmt_id, value_text
+from scenes.kit.text import VISIBLE_SPACE, display_text, fit_within, words, wrap_columns
+from scenes.kit.tokens import arrange_in_rows, bracket_under, ellipsis_chip, token_chip, window
+from scenes.views import hex_bytes, split_characters
 
 
 class TokensScene(TraceScene):
@@ -21,7 +24,7 @@ class TokensScene(TraceScene):
 
     def construct(self):
         self.show_heading("tokens.heading")
-        self.indices = helpers.window_indices(self.n_tokens, self.max_shown)
+        self.indices = window(self.n_tokens, self.max_shown)
 
         # -- beat 1: the text as typed ------------------------------------------------------
         self.beat("text")
@@ -32,7 +35,7 @@ class TokensScene(TraceScene):
 
         # -- beat 2: the pieces -----------------------------------------------------------------
         self.beat("pieces")
-        spaces = any(helpers.VISIBLE_SPACE in helpers.piece_text(self.trace, i) for i in self.indices if i is not None)
+        spaces = any(VISIBLE_SPACE in self.piece(i) for i in self.indices if i is not None)
         self.set_caption(self.say("tokens.pieces_spaces" if spaces else "tokens.pieces", n_tokens=self.n_tokens,
                                   vocab_size=self.vocab_size))
         columns, splits = self.token_columns(), self.visible_splits()
@@ -70,8 +73,8 @@ class TokensScene(TraceScene):
 
     def prompt_line(self):
         """The prompt as typed (tabs, newlines and emoji made visible), under the heading."""
-        lines = helpers.wrap_columns(helpers.display_text(self.trace.prompt), 70, 2)
-        text = helpers.words(self.theme, "\n".join(lines), size=self.prompt_size)
+        lines = wrap_columns(display_text(self.trace.prompt), 70, 2)
+        text = words(self.theme, "\n".join(lines), size=self.prompt_size)
         text.scale(min(self.content_width / text.width, self.max_prompt_growth))  # a short prompt grows too
         return text.move_to([0, self.top - 1.0 - text.height / 2, 0])
 
@@ -80,12 +83,12 @@ class TokensScene(TraceScene):
         columns = []
         for index in self.indices:
             if index is None:
-                column = VGroup(helpers.ellipsis_chip(self.theme, size=self.chip_size))
+                column = VGroup(ellipsis_chip(self.theme, size=self.chip_size))
                 column.chip, column.id, column.index = column[0], None, None
             else:
-                chip = helpers.token_chip(self.theme, helpers.piece_text(self.trace, index), size=self.chip_size)
-                token_id = helpers.mono(self.theme, str(self.trace.token_ids[index]), size=self.id_size,
-                                        color=self.theme.muted)
+                chip = token_chip(self.theme, self.piece(index), size=self.chip_size)
+                token_id = value_text(self.theme, self.trace.token_ids[index], ("token_id", index), size=self.id_size,
+                                      color=self.theme.muted, fmt=fmt_id)
                 token_id.next_to(chip, DOWN, buff=0.12)
                 column = VGroup(chip, token_id)
                 column.chip, column.id, column.index = chip, token_id, index
@@ -96,7 +99,7 @@ class TokensScene(TraceScene):
         """Split characters whose pieces are all on screen (a window may hide some)."""
         shown = {i for i in self.indices if i is not None}
         prompt_bytes = self.trace.token_bytes[: self.n_tokens]
-        return [split for split in helpers.split_characters(prompt_bytes)
+        return [split for split in split_characters(prompt_bytes)
                 if all(i in shown for i in range(split[2], split[3] + 1))]
 
     def lay_out(self, columns, splits, anchor):
@@ -109,7 +112,7 @@ class TokensScene(TraceScene):
         room_top, room_bottom = anchor.get_bottom()[1] - 0.6, self.caption_top()
 
         def arranged(max_width):
-            return helpers.arrange_in_rows(units, max_width, h_buff=self.column_gap, v_buff=row_gap)
+            return arrange_in_rows(units, max_width, h_buff=self.column_gap, v_buff=row_gap)
 
         def fit_scale(mob):
             return min(self.content_width / mob.width, (room_top - room_bottom) / mob.height, self.max_growth)
@@ -151,10 +154,9 @@ class TokensScene(TraceScene):
         """A bracket under a split character's pieces, with the character and its bytes."""
         char, raw, first, last = split
         spanned = [c for c in columns if c.index is not None and first <= c.index <= last]
-        bracket = helpers.bracket_under(spanned, self.theme).shift(0.08 * DOWN)
-        label = helpers.words(self.theme, self.say("tokens.char_bytes", char=helpers.display_text(char),
-                                                    hex=helpers.hex_bytes(raw)),
-                              size=self.bytes_size, color=self.theme.accent_2)
-        helpers.fit_within(label, width=VGroup(*spanned).width + self.column_gap)
+        bracket = bracket_under(spanned, self.theme).shift(0.08 * DOWN)
+        label = self.words("tokens.char_bytes", size=self.bytes_size, color=self.theme.accent_2,
+                           char=display_text(char), hex=hex_bytes(raw))
+        fit_within(label, width=VGroup(*spanned).width + self.column_gap)
         label.next_to(bracket, DOWN, buff=0.08)
         return VGroup(bracket, label)

@@ -6,11 +6,14 @@ from types import SimpleNamespace
 
 from manim import Group, Line
 
-from scenes import helpers
-from scenes.attention_parts import AttentionScene, label_within, value_text
+from scenes.base import HeadScene
+from scenes.kit.colour import colour_limit
+from scenes.kit.numbers import mono, value_text
+from scenes.kit.text import ELLIPSIS, centre_text_on, label_within
+from scenes.kit.vectors import VectorRow
 
 
-class WeightedValuesScene(AttentionScene):
+class WeightedValuesScene(HeadScene):
     n_values = 4  # leading values of each vector written as numbers; the strip shows them all
     size = 22  # nominal font size of the table; the whole table is scaled to fit
     row_height = 0.36  # nominal; a short prompt's rows grow to fill the room
@@ -21,8 +24,8 @@ class WeightedValuesScene(AttentionScene):
 
     def construct(self):
         self.show_heading("weighted.heading")
-        numbers, last = self.numbers, self.last
-        self.limit = helpers.colour_limit(numbers.v[: last + 1])  # one scale for v, weight × v and z
+        numbers, last = self.head_view, self.last
+        self.limit = colour_limit(numbers.v[: last + 1])  # one scale for v, weight × v and z
         table = self.table()
 
         # -- beat 1: the last token's row of the pattern: one weight per token ---------------------
@@ -75,24 +78,24 @@ class WeightedValuesScene(AttentionScene):
         """Where the columns start (nominal units), and the row pitch that fills the room."""
         theme, size = self.theme, self.size
         x = SimpleNamespace(weight=self.label_width + self.column_gap)
-        x.weight_width = helpers.mono(theme, "0.00", size=size).width
+        x.weight_width = mono(theme, "0.00", size=size).width
         x.times = x.weight + x.weight_width + 0.25
         x.vector = x.times + 0.4
-        x.cell = helpers.mono(theme, "−0.00", size=size).width + 0.22
+        x.cell = mono(theme, "−0.00", size=size).width + 0.22
         width = x.vector + self.n_values * x.cell + 0.6 + self.strip_width
         self.pitch = self.row_pitch(width, len(self.indices) + 2.5, self.row_height)
         self.strip_h = self.strip_height * self.pitch / self.row_height
         return x
 
     def token_row(self, table, key, y):
-        numbers, L, H, last = self.numbers, self.layer, self.head, self.last
+        numbers, L, H, last = self.head_view, self.layer, self.head, self.last
         colour = self.theme.accent if key == last else None  # the token whose output this is
         self.place_label(table, label_within(self.theme, self.piece(key), self.label_width, self.size, color=colour),
                          y)
         self.place_weight(table, value_text(self.theme, numbers.pattern[last, key],
                                             ("trace", f"blocks.{L}.attn.hook_pattern", (H, last, key)),
                                             size=self.size, color=self.theme.accent), y)
-        times = helpers.mono(self.theme, "×", size=self.size, color=self.theme.muted)
+        times = mono(self.theme, "×", size=self.size, color=self.theme.muted)
         table.times.append(times.move_to([self.cols.times + times.width / 2, y, 0]))
         table.values.append(self.vector(numbers.v[key], ("trace", f"blocks.{L}.attn.hook_v", key, H), y))
         table.scaled.append(self.vector(numbers.pattern[last, key] * numbers.v[key],
@@ -101,7 +104,7 @@ class WeightedValuesScene(AttentionScene):
     def hidden_row(self, table, y):
         """The tokens a window leaves out: their weights together and, for beat 3, their
         weighted vectors added up (so the column still sums to z)."""
-        numbers, L, H, last = self.numbers, self.layer, self.head, self.last
+        numbers, L, H, last = self.head_view, self.layer, self.head, self.last
         hidden = tuple(self.hidden)
         muted = self.theme.muted
         self.place_label(table, self.words("attention.hidden_tokens", size=self.size - 2, color=muted, strut=True,
@@ -113,10 +116,10 @@ class WeightedValuesScene(AttentionScene):
 
     def total_row(self, y):
         """A rule, then: "z = sum", the weights' sum (1.00), and z: the Trace's hook_z."""
-        numbers, L, H, last = self.numbers, self.layer, self.head, self.last
+        numbers, L, H, last = self.head_view, self.layer, self.head, self.last
         accent = self.theme.accent
         label = self.words("weighted.sum_label", size=self.size, color=accent, strut=True)
-        helpers.centre_text_on(label, [self.label_width - label.width / 2, y, 0])
+        centre_text_on(label, [self.label_width - label.width / 2, y, 0])
         weight = value_text(self.theme, numbers.pattern[last].sum(),
                             ("pattern_sum", L, H, last, tuple(range(self.n_tokens))), size=self.size, color=accent)
         weight.move_to([self.cols.weight + self.cols.weight_width - weight.width / 2, y, 0])
@@ -137,7 +140,7 @@ class WeightedValuesScene(AttentionScene):
     # -- cells -----------------------------------------------------------------------------------------
 
     def place_label(self, table, label, y):
-        helpers.centre_text_on(label, [self.label_width - label.width / 2, y, 0])
+        centre_text_on(label, [self.label_width - label.width / 2, y, 0])
         table.labels.append(label)
 
     def place_weight(self, table, weight, y):
@@ -148,14 +151,10 @@ class WeightedValuesScene(AttentionScene):
         """The first values as numbers, "…", and the whole vector as a strip after them.
         meaning: a value's meaning without its last index, (…, d) for trace arrays
         ("trace", name, i, H) -> index (i, H, d)."""
-        theme, size, x = self.theme, self.size, self.cols
-        texts = []
-        for d in range(self.n_values):
-            where = (meaning[0], meaning[1], (*meaning[2:], d)) if meaning[0] == "trace" else (*meaning, d)
-            text = value_text(theme, values[d], where, size=size, color=color)
-            texts.append(text.move_to([x.vector + (d + 1) * x.cell - text.width / 2, y, 0]))
-        more = helpers.mono(theme, helpers.ELLIPSIS, size=size, color=theme.muted)
-        more.move_to([x.vector + self.n_values * x.cell + 0.1 + more.width / 2, y, 0])
-        image, outline = helpers.colour_strip(theme, values, self.limit, self.strip_width, self.strip_h)
-        strip = Group(image, outline).move_to([more.get_right()[0] + 0.25 + self.strip_width / 2, y, 0])
-        return Group(*texts, more, strip)
+        theme, x = self.theme, self.cols
+        meanings = [(meaning[0], meaning[1], (*meaning[2:], d)) if meaning[0] == "trace" else (*meaning, d)
+                    for d in range(self.n_values)]
+        row = VectorRow(theme, values, meanings, size=self.size, color=color, cell=x.cell,
+                        more=mono(theme, ELLIPSIS, size=self.size, color=theme.muted), more_gap=0.1,
+                        limit=self.limit, strip_width=self.strip_width, strip_height=self.strip_h, strip_after=True)
+        return row.shift([x.vector, y, 0])

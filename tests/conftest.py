@@ -1,8 +1,17 @@
-"""Checkpoints the tests build: real GPT2LMHeadModels with random weights (the hub is out of reach)."""
+"""Fixtures: checkpoints the tests build (real GPT2LMHeadModels with random weights: the hub
+is out of reach), traces of them, and scene reports (each scene rendered once per trace)."""
 
 import pytest
 
 from tracer.testing import GPT2_SMALL_SHAPE, build_random_checkpoint, byte_tokenizer, real_gpt2_tokenizer
+
+def pytest_addoption(parser):
+    """The options Manim's frames_comparison reads (registered as in Manim's own conftest.py)."""
+    parser.addoption("--set_test", action="store_true", default=False,
+                     help="Write the control frames of the frame-comparison tests anew (then look at the PNGs).")
+    parser.addoption("--show_diff", action="store_true", default=False,
+                     help="Show a picture of the difference when a frame comparison fails.")
+
 
 # Small random checkpoints of different shapes, each with a byte-level vocabulary.
 TINY_SHAPES = {
@@ -74,3 +83,62 @@ def nano_sort_trace_file(nano_sort_trace, tmp_path_factory):
     path = tmp_path_factory.mktemp("traces") / "nano-sort.safetensors"
     nano_sort_trace.save(path)
     return path
+
+
+TWELVE_TOKENS = "Once upon a time, a small robot learned to read."  # 12 GPT-2 tokens
+
+
+@pytest.fixture(scope="session")
+def gpt2_twelve_trace(gpt2_small_shaped):
+    """GPT-2 small's shape (12 heads of 64 dims) with random weights and the real tokenizer."""
+    from tracer.models import load_model
+    from tracer.record import trace_prompt
+
+    trace = trace_prompt(load_model(str(gpt2_small_shaped)), TWELVE_TOKENS, generate=0)
+    assert trace.n_prompt_tokens == 12
+    return trace
+
+
+@pytest.fixture(scope="session")
+def tricky_traces(gpt2_vocab_checkpoint):
+    """Each tricky prompt traced by a small random model with GPT-2's real tokenizer."""
+    from scene_checks import TRICKY_PROMPTS
+
+    from tracer.models import load_model
+    from tracer.record import trace_prompt
+    from tracer.sampling import Sampling
+
+    model = load_model(str(gpt2_vocab_checkpoint))
+    return {name: trace_prompt(model, prompt, generate=steps, sampling=Sampling(seed=1))
+            for name, (prompt, steps) in TRICKY_PROMPTS.items()}
+
+
+@pytest.fixture(scope="session")
+def scene_trace(request):
+    """trace name (one of scene_checks.SCENE_TRACES) -> Trace, built on first use."""
+
+    def get(name):
+        if name.startswith("tricky:"):
+            return request.getfixturevalue("tricky_traces")[name.split(":", 1)[1]]
+        return request.getfixturevalue(name)
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def scene_report(scene_trace, tmp_path_factory):
+    """(catalog entry, trace name, options) -> scene_checks.SceneReport, each rendered once a session."""
+    from scene_checks import check_scene
+
+    from scenes.base import SceneOptions
+
+    reports = {}
+
+    def get(info, trace_name, options=SceneOptions()):
+        key = (info, trace_name, options)
+        if key not in reports:
+            directory = tmp_path_factory.mktemp(f"{info.name}-{trace_name.replace(':', '-')}")
+            reports[key] = check_scene(info, scene_trace(trace_name), directory, options)
+        return reports[key]
+
+    return get

@@ -1,15 +1,54 @@
-"""Render scenes cheaply in tests and look at what is on screen at the end of every section.
+"""Render scenes cheaply in tests and record what a viewer sees at the end of every section.
 
-Shared by test_scenes.py and test_legibility.py (a plain module: conftest.py belongs to the
-tracer's tests). Rendering is the cheapest Manim offers: a tiny frame, animations skipped,
-only the last frame drawn.
+A plain module the scene tests share (conftest.py holds the fixtures). Rendering is the
+cheapest Manim offers: a tiny frame, animations skipped, only the last frame drawn.
+`check_scene` renders a scene once and returns a `SceneReport`: what every section ends
+with (texts, numbers, legibility problems), the string keys the scene asked for, its
+length. The tests for every catalog scene read these reports, so a new scene in the
+catalog is rendered and checked without a line of test code of its own.
 """
 
+import unicodedata
+from dataclasses import dataclass, field
+
 import numpy as np
+import pytest
 from manim import DecimalNumber, ImageMobject, Text, config, tempconfig
 
+from scenes.base import SceneOptions
+from scenes.kit.numbers import MINUS
+from scenes.kit.text import installed_code_points
+from scenes.strings import STRINGS
+from scenes.theme import get_theme
 
-def render(scene_class, directory, size=(427, 240), on_section_end=None):
+
+# -- what every scene is checked on ----------------------------------------------------------------
+
+LONG_PROMPT = ("The teacher wrote a long sentence on the board, and the students copied every word of it "
+               "into their notebooks before the bell rang at the end of the lesson.")
+
+# Prompts the scenes never see specially: Japanese, emoji, markup and LaTeX characters,
+# tabs and newlines, and a prompt too long to show whole; each with the steps to generate.
+TRICKY_PROMPTS = {
+    "japanese": ("日本語の文章", 3),
+    "emoji": ("I ❤️ 😀 pizza", 3),
+    "markup": ('<b>&{}\\%$ "quotes"', 3),
+    "tabs": ("a\tb\nc", 3),
+    "long": (LONG_PROMPT + " It was long, and nobody complained.", 10),  # 40+ tokens; more steps than the loop animates
+}
+
+# The traces every catalog scene is checked on, by the name conftest.py's scene_trace knows:
+# nano-sort, a small GPT-2-vocabulary model, GPT-2 small's shape, and the tricky prompts.
+SCENE_TRACES = ["nano_sort_trace", "gpt2_trace", "gpt2_twelve_trace", *(f"tricky:{name}" for name in TRICKY_PROMPTS)]
+
+
+def scene_cases(catalog, trace_names=SCENE_TRACES):
+    """(catalog entry, trace name) for every scene of `catalog` on every trace: what the
+    per-scene tests are parametrized with, so a scene added to the catalog is checked."""
+    return [pytest.param(info, name, id=f"{info.name}-{name}") for info in catalog for name in trace_names]
+
+
+def render(scene_class, directory, size=(427, 240), on_section_end=None, on_say=None):
     """Render `scene_class` (a bound TraceScene) into `directory`, last frame only.
 
     The frame is small but not tiny: Pango lays text out on a canvas as wide as the
@@ -17,7 +56,8 @@ def render(scene_class, directory, size=(427, 240), on_section_end=None):
 
     on_section_end(scene, section_name) runs when every section ends (before the next
     one starts, and at the end of the scene), with the scene's mobjects as the viewer
-    sees them at that moment. Returns the scene.
+    sees them at that moment. on_say(key) runs for every string key the scene asks for;
+    it may return a text to use instead (for a key the table lacks). Returns the scene.
     """
 
     class Probe(scene_class):
@@ -33,6 +73,10 @@ def render(scene_class, directory, size=(427, 240), on_section_end=None):
             if on_section_end is not None:
                 on_section_end(self, self.section)
             super().tear_down()
+
+        def say(self, key, **values):
+            stand_in = on_say(key) if on_say is not None else None
+            return stand_in if stand_in is not None else super().say(key, **values)
 
     Probe.__name__ = scene_class.__name__
     width, height = size
@@ -73,6 +117,20 @@ def label(text):
     return getattr(text, "original_text", None) or type(text).__name__
 
 
+def images(scene):
+    return [mob for top in scene.mobjects for mob in top.get_family() if isinstance(mob, ImageMobject)]
+
+
+def parse(text):
+    """The number a text reads, or None if it is not a plain number."""
+    try:
+        return float(text.strip().replace(MINUS, "-").replace("∞", "inf"))
+    except ValueError:
+        return None
+
+
+# -- legibility: what a viewer would find wrong --------------------------------------------------
+
 def outside_frame(texts, tolerance=1e-3):
     """Texts that reach past the frame's edges."""
     half_w, half_h = config.frame_width / 2 + tolerance, config.frame_height / 2 + tolerance
@@ -80,7 +138,7 @@ def outside_frame(texts, tolerance=1e-3):
     for text in texts:
         left, bottom, right, top = box(text)
         if left < -half_w or right > half_w or bottom < -half_h or top > half_h:
-            bad.append(f"{label(text)!r} at x {left:.2f}..{right:.2f}, y {bottom:.2f}..{top:.2f}")
+            bad.append(f"outside the frame: {label(text)!r} at x {left:.2f}..{right:.2f}, y {bottom:.2f}..{top:.2f}")
     return bad
 
 
@@ -95,5 +153,126 @@ def overlapping(texts, tolerance=0.01):
     return bad
 
 
-def images(scene):
-    return [mob for top in scene.mobjects for mob in top.get_family() if isinstance(mob, ImageMobject)]
+def undrawable(texts):
+    """Characters that Cairo would draw as a blank gap (emoji, controls) or a white box
+    (no installed font has them)."""
+    fonts = installed_code_points()
+    bad = []
+    for text in texts:
+        for char in label(text):
+            value = ord(char)
+            emoji = value >= 0x1F000 or 0xFE00 <= value <= 0xFE0F or 0x2600 <= value <= 0x27BF
+            invisible = unicodedata.category(char) in ("Cc", "Cf") and char not in "\n"
+            missing = fonts is not None and not char.isspace() and value not in fonts
+            if emoji or invisible or missing:
+                bad.append(f"{label(text)!r} has {char!r} (U+{value:04X}), which draws as a gap or a box")
+    return bad
+
+
+def too_small(texts, min_size=14):
+    """Texts that fit-to-frame shrank below legibility (size 14: capitals ~8 px tall at 480p)."""
+    return [f"{label(text)!r} shrank to font size {text.font_size:.1f}" for text in texts
+            if text.font_size < min_size]
+
+
+LEGIBILITY_CHECKS = (outside_frame, overlapping, undrawable, too_small)
+
+
+# -- one scene, rendered once, everything recorded ------------------------------------------------
+
+@dataclass(frozen=True)
+class Number:
+    """A number on screen: what it reads, and what its text says it stands for."""
+
+    text: str
+    value: float
+    meaning: tuple
+
+
+@dataclass
+class Section:
+    name: str
+    words: list = field(default_factory=list)  # every visible text, as it reads
+    numbers: list = field(default_factory=list)  # Numbers that carry their meaning
+    untagged: list = field(default_factory=list)  # numbers in the number font that do not say what they show
+    problems: list = field(default_factory=list)  # legibility problems
+
+
+@dataclass
+class SceneReport:
+    scene: str
+    sections: list  # Sections, in order
+    keys: set  # every string key the scene asked for
+    missing_keys: set  # those no language's table has (or some table lacks)
+    duration: float  # seconds at the scene's pace
+    colours: int  # distinct colours in the last frame (a blank frame has one or two)
+
+    def section(self, name):
+        """The section whose name ends with ".name" (sections are named Scene.beat)."""
+        return next(s for s in self.sections if s.name.endswith("." + name))
+
+    def numbers(self):
+        return [number for section in self.sections for number in section.numbers]
+
+    def words(self):
+        return [word for section in self.sections for word in section.words]
+
+
+
+# -- the checks every catalog scene must pass (each returns its problems, one line each) ------------
+
+def render_problems(report):
+    """A scene renders as a video needs: a picture at the end, several beats, a sane length."""
+    problems = []
+    if report.colours <= 2:
+        problems.append("the last frame is blank")
+    if len(report.sections) < 2:
+        problems.append(f"{len(report.sections)} section: every beat is a section, and a scene has several")
+    if not 5 <= report.duration <= 30:
+        problems.append(f"lasts {report.duration:.1f} s at pace 1 (5 to 30 s expected)")
+    return problems
+
+
+def legibility_problems(report):
+    """At the end of every section: every text inside the frame, no two overlapping, nothing
+    undrawable or too small."""
+    return [f"section {s.name!r}: {p}" for s in report.sections for p in s.problems]
+
+
+def key_problems(report):
+    """Every string key the scene asked for is in every language's table."""
+    return [f"uses the string key {key!r}, which a string table lacks" for key in sorted(report.missing_keys)]
+
+
+def untagged_problems(report):
+    """Every number on screen says what it shows (tests/meanings.py then checks its value)."""
+    return [f"section {s.name!r}: a number that says nothing of where it comes from: {t!r}"
+            for s in report.sections for t in s.untagged]
+
+
+def check_scene(info, trace, directory, options=SceneOptions()):
+    """Render catalog entry `info` on `trace` and record what every section ends with."""
+    number_font = get_theme(options.theme).number_font
+    sections, keys, missing = [], set(), set()
+
+    def on_say(key):
+        keys.add(key)
+        if any(key not in table for table in STRINGS.values()):
+            missing.add(key)
+        return None if key in STRINGS["en"] else f"<{key}>"  # keep rendering, to report every problem
+
+    def on_section_end(scene, name):
+        texts = visible_texts(scene)
+        section = Section(name, words=[label(t) for t in texts])
+        for text in texts:
+            if hasattr(text, "meaning"):
+                section.numbers.append(Number(label(text), text.value, text.meaning))
+            elif getattr(text, "font", None) == number_font and parse(label(text)) is not None:
+                section.untagged.append(label(text))
+        section.problems = [problem for check in LEGIBILITY_CHECKS for problem in check(texts)]
+        sections.append(section)
+
+    scene = render(info.load().bind(trace, options), directory, on_section_end=on_section_end, on_say=on_say)
+    pixels = scene.renderer.get_frame()
+    colours = np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0).shape[0]
+    return SceneReport(info.name, sections, keys, missing, scene.renderer.time, colours)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from scenes.attention_choice import choose_head, relative_entropies
+from scenes.views import choose_head, relative_entropies
 
 
 class FakeTrace:

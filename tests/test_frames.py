@@ -1,16 +1,15 @@
 """Last-frame comparison tests: the look of key frames, pinned with Manim's frames_comparison.
 
 The control frames live in tests/control_data/scene_frames/ (854x480, compared with
-Manim's tolerance). After a deliberate change of look, regenerate them with
+Manim's tolerance). After a deliberate change of look, write them anew with
 
-    UPDATE_FRAMES=1 .venv/bin/python -m pytest tests/test_frames.py
+    .venv/bin/python -m pytest tests/test_frames.py --set_test
 
 and look at the new PNGs (written beside the .npz files) before committing them.
-
-Manim's decorator reads pytest options (--set_test, --show_diff) that only Manim's own
-conftest registers; `_Options` answers for them, so this file needs no conftest changes.
-The pinned traces are deterministic: nano-sort's trained weights with greedy decoding,
-and GPT-2's real tokenizer (the token IDs do not depend on the random weights).
+Manim's decorator reads the pytest options --set_test and --show_diff, which
+tests/conftest.py registers as Manim's own test suite does. The pinned traces are
+deterministic: nano-sort's trained weights with greedy decoding, and GPT-2's real
+tokenizer (the token IDs do not depend on the random weights).
 """
 
 import os
@@ -26,8 +25,6 @@ from scenes.catalog import get
 
 __module_test__ = "scene_frames"  # control data folder: tests/control_data/scene_frames/
 
-UPDATE = os.environ.get("UPDATE_FRAMES") == "1"
-
 # Manim skips these tests below Cairo 1.18 because its own control frames were drawn with
 # 1.18; ours are drawn here, by the Cairo this project runs on (1.16 on Debian 12), so the
 # comparison is like with like. A machine with another Cairo, Pango or font version can
@@ -35,39 +32,24 @@ UPDATE = os.environ.get("UPDATE_FRAMES") == "1"
 manim_frames.MIN_CAIRO_VERSION = 0
 
 
-class _Options:
-    """Stands in for pytest's `request`, answering the options Manim's decorator asks for."""
-
-    def __init__(self, request):
-        self.config = self
-        self.request = request
-
-    def getoption(self, name):
-        return {"--set_test": UPDATE, "--show_diff": False}[name]
-
-
-def pinned(scene_name, trace, options=SceneOptions()):
-    """A frames_comparison test body that draws `scene_name` on `trace` to its last frame."""
+def compare_last_frame(test_name, scene_name, trace, request, tmp_path, options=SceneOptions()):
+    """Draw `scene_name` on `trace` to its last frame and compare it with the control frame."""
     bound = get(scene_name).load().bind(trace, options)
 
     def construct(scene):
         bound.construct(scene)
 
-    return bound, construct
-
-
-def compare_last_frame(test_name, bound, construct, request, tmp_path):
     construct.__name__ = f"test_{test_name}"
     check = frames_comparison(construct, base_scene=bound, pixel_width=854, pixel_height=480)
-    check(request=_Options(request), tmp_path=tmp_path)
-    if UPDATE:  # a PNG beside the control data, to look at before committing
+    check(request=request, tmp_path=tmp_path)
+    if request.config.getoption("--set_test"):  # a PNG beside the control data, to look at before committing
         control = os.path.join(os.path.dirname(__file__), "control_data", __module_test__, f"{test_name}.npz")
         Image.fromarray(np.load(control)["frame_data"][-1]).save(control.replace(".npz", ".png"))
 
 
-@pytest.mark.parametrize("scene_name", ["title", "tokens", "prediction", "loop"])
+@pytest.mark.parametrize("scene_name", ["title", "tokens", "softmax", "prediction", "loop"])
 def test_nano_sort_frame(scene_name, nano_sort_trace, request, tmp_path):
-    compare_last_frame(f"nano_sort_{scene_name}", *pinned(scene_name, nano_sort_trace), request, tmp_path)
+    compare_last_frame(f"nano_sort_{scene_name}", scene_name, nano_sort_trace, request, tmp_path)
 
 
 def test_gpt2_tokens_frame_light_theme(gpt2_vocab_checkpoint, request, tmp_path):
@@ -75,5 +57,4 @@ def test_gpt2_tokens_frame_light_theme(gpt2_vocab_checkpoint, request, tmp_path)
     from tracer.record import trace_prompt
 
     trace = trace_prompt(load_model(str(gpt2_vocab_checkpoint)), "日本語 and\ttabs 😀", generate=0)
-    compare_last_frame("gpt2_tokens_light", *pinned("tokens", trace, SceneOptions(theme="light")), request,
-                       tmp_path)
+    compare_last_frame("gpt2_tokens_light", "tokens", trace, request, tmp_path, SceneOptions(theme="light"))

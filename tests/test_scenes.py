@@ -1,42 +1,42 @@
-"""The scenes: each renders on the nano-sort and GPT-2 traces at the lowest settings, shows
-the Trace's own numbers, speaks from the string table, and never imports torch."""
+"""Every scene of the catalog renders on every test trace, speaks from the string table,
+and never imports torch; plus what particular scenes must show, and the kit's text rules."""
 
-import re
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from scene_checks import render, visible_texts
+from scene_checks import key_problems, render, render_problems, scene_cases, visible_texts
 
-from scenes import helpers
 from scenes.base import SceneOptions
-from scenes.catalog import CATALOG
+from scenes.catalog import CATALOG, get
+from scenes.kit.numbers import fmt_percent, fmt_value
+from scenes.kit.text import display_text, wrap_columns
+from scenes.kit.tokens import window
 from scenes.strings import STRINGS, say
+from scenes.views import hex_bytes, split_characters
 
-SCENES_DIR = Path(__file__).resolve().parents[1] / "scenes"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-# -- every scene renders --------------------------------------------------------------------
+# -- every scene, on every trace --------------------------------------------------------------
 
-@pytest.mark.parametrize("trace_name", ["nano_sort_trace", "gpt2_trace"])
-@pytest.mark.parametrize("info", CATALOG, ids=lambda info: info.name)
-def test_scene_renders_its_last_frame(info, trace_name, request, tmp_path):
-    trace = request.getfixturevalue(trace_name)
-    sections = []
-    scene = render(info.load().bind(trace), tmp_path, on_section_end=lambda s, name: sections.append(name))
+@pytest.mark.parametrize("info, trace_name", scene_cases(CATALOG))
+def test_scene_renders(info, trace_name, scene_report):
+    problems = render_problems(scene_report(info, trace_name))
+    assert not problems, "\n".join(problems)
 
-    frames = list(tmp_path.rglob("*.png"))
-    assert len(frames) == 1
-    pixels = scene.renderer.get_frame()
-    assert np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0).shape[0] > 2, "the last frame is blank"
-    assert len([s for s in sections if s]) >= 2, "every beat is a section; a scene has several"
-    assert 5 <= scene.renderer.time <= 30, f"{info.name} lasts {scene.renderer.time:.1f} s at pace 1"
+
+@pytest.mark.parametrize("info, trace_name", scene_cases(CATALOG))
+def test_every_string_key_a_scene_uses_exists(info, trace_name, scene_report):
+    report = scene_report(info, trace_name)
+    assert report.keys, "the scene asked for no string: the check would pass anything"
+    problems = key_problems(report)
+    assert not problems, "\n".join(problems)
 
 
 def test_pace_and_theme_are_honoured(nano_sort_trace, tmp_path):
-    title = CATALOG[0].load()
+    title = get("title").load()
     normal = render(title.bind(nano_sort_trace), tmp_path / "a")
     slow = render(title.bind(nano_sort_trace, SceneOptions(theme="light", pace=2.0)), tmp_path / "b")
     assert slow.renderer.time == pytest.approx(2 * normal.renderer.time)
@@ -45,58 +45,43 @@ def test_pace_and_theme_are_honoured(nano_sort_trace, tmp_path):
     assert normal.renderer.get_frame()[0, 0, :3].mean() < 60
 
 
-def test_scenes_without_generated_tokens(gpt2_vocab_checkpoint, tmp_path):
-    """Prediction falls back to the most probable token; the loop says nothing was generated."""
-    from tracer.models import load_model
-    from tracer.record import trace_prompt
-
-    trace = trace_prompt(load_model(str(gpt2_vocab_checkpoint)), "Hello world", generate=0)
-    for name in ("prediction", "loop"):
-        texts = []
-        render(next(i for i in CATALOG if i.name == name).load().bind(trace), tmp_path / name,
-               on_section_end=lambda scene, _: texts.extend(t.original_text for t in visible_texts(scene)))
-        expected = say("en", "prediction.no_steps" if name == "prediction" else "loop.no_steps")
-        assert expected in texts
+def test_scenes_without_generated_tokens(scene_report):
+    """Prediction falls back to the most probable token; the loop says nothing was generated
+    (gpt2_twelve_trace generated nothing)."""
+    for name, key in (("prediction", "prediction.no_steps"), ("loop", "loop.no_steps")):
+        assert say("en", key) in scene_report(get(name), "gpt2_twelve_trace").words()
 
 
-# -- the numbers on screen are the Trace's ------------------------------------------------------
+# -- what particular scenes show ------------------------------------------------------------------
 
-def texts_on_screen(scene_name, trace, directory):
-    shown = []
-    info = next(i for i in CATALOG if i.name == scene_name)
-    render(info.load().bind(trace), directory,
-           on_section_end=lambda scene, _: shown.extend(t.original_text for t in visible_texts(scene)))
-    return shown
-
-
-def test_embeddings_print_the_traced_values(gpt2_trace, tmp_path):
-    shown = texts_on_screen("embeddings", gpt2_trace, tmp_path)
+def test_embeddings_print_the_traced_values(gpt2_trace, scene_report):
+    report = scene_report(get("embeddings"), "gpt2_trace")
+    shown = report.words()
     last = gpt2_trace.n_prompt_tokens - 1
     for name in ("hook_embed", "hook_pos_embed", "blocks.0.hook_resid_pre"):
         for value in gpt2_trace[name][last][:6]:
-            assert helpers.fmt_value(value) in shown, f"{name} value {value} not on screen"
+            assert fmt_value(value) in shown, f"{name} value {value} not on screen"
     assert str(gpt2_trace.token_ids[last]) in " ".join(shown)
 
 
-def test_prediction_shows_the_real_probabilities(nano_sort_trace, tmp_path):
-    shown = texts_on_screen("prediction", nano_sort_trace, tmp_path)
+def test_prediction_shows_the_real_probabilities(nano_sort_trace, scene_report):
+    shown = scene_report(get("prediction"), "nano_sort_trace").words()
     step = nano_sort_trace.steps[0]
     for candidate in step["candidates"]:
-        assert helpers.fmt_percent(candidate["prob"]) in shown
-        assert helpers.fmt_value(candidate["logit"]) in shown
+        assert fmt_percent(candidate["prob"]) in shown
+        assert fmt_value(candidate["logit"]) in shown
     assert step["chosen"]["token"] in shown
 
 
-def test_tokens_show_every_id_and_split_bytes(gpt2_vocab_checkpoint, tmp_path):
-    from tracer.models import load_model
-    from tracer.record import trace_prompt
-
-    trace = trace_prompt(load_model(str(gpt2_vocab_checkpoint)), "日本", generate=0)
-    shown = texts_on_screen("tokens", trace, tmp_path)
-    for token_id in trace.token_ids:
+def test_tokens_show_every_id_and_split_bytes(tricky_traces, scene_report):
+    trace = tricky_traces["japanese"]
+    shown = scene_report(get("tokens"), "tricky:japanese").words()
+    for token_id in trace.token_ids[: trace.n_prompt_tokens]:
         assert str(token_id) in shown
-    for char, raw, _, _ in helpers.split_characters(trace.token_bytes):
-        assert say("en", "tokens.char_bytes", char=char, hex=helpers.hex_bytes(raw)) in shown
+    splits = split_characters(trace.token_bytes[: trace.n_prompt_tokens])
+    assert splits, "the Japanese prompt has characters split over byte pieces"
+    for char, raw, _, _ in splits:
+        assert say("en", "tokens.char_bytes", char=char, hex=hex_bytes(raw)) in shown
 
 
 # -- words come from the string table ------------------------------------------------------------
@@ -107,27 +92,40 @@ def test_every_language_has_every_key():
         assert set(table) == english, f"{language} differs from en: {sorted(set(table) ^ english)}"
 
 
-def test_every_key_a_scene_uses_exists():
-    used = set()
-    for path in SCENES_DIR.glob("*.py"):
-        used |= set(re.findall(r'"((?:title|tokens|embeddings|prediction|loop)\.[a-z_]+)"', path.read_text()))
-    assert used, "the scan found no keys: the pattern is out of date"
-    assert used <= set(STRINGS["en"]), sorted(used - set(STRINGS["en"]))
+def test_one_string_per_sentence():
+    """No two keys of a table hold the same text: a sentence said twice is one key."""
+    for language, table in STRINGS.items():
+        keys_of = {}
+        for key, text in table.items():
+            keys_of.setdefault(text, []).append(key)
+        twins = [keys for keys in keys_of.values() if len(keys) > 1]
+        assert not twins, f"{language}: the same text under several keys: {twins}"
 
 
 # -- scenes never run the model -------------------------------------------------------------------
 
-def test_scene_modules_do_not_import_torch():
-    modules = ["scenes.helpers", "scenes.theme", "scenes.strings"] + [info.module for info in CATALOG]
+def imports_nothing_of(modules, forbidden):
+    """Import `modules` in a fresh interpreter; the forbidden modules it imported."""
     code = "; ".join(f"import {m}" for m in modules) + (
-        "; import sys; bad = [m for m in ('torch', 'transformers') if m in sys.modules]; print(bad); "
-        "sys.exit(1 if bad else 0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=SCENES_DIR.parent, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
+        f"; import sys; print([m for m in {list(forbidden)!r} if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return eval(result.stdout.strip().splitlines()[-1])
 
 
-# -- helpers ------------------------------------------------------------------------------------------
+def test_scene_modules_do_not_import_torch():
+    kit = [f"scenes.kit.{path.stem}" for path in (ROOT / "scenes" / "kit").glob("*.py") if path.stem != "__init__"]
+    modules = ["scenes.base", "scenes.views", "scenes.theme", "scenes.strings", *kit,
+               *(info.module for info in CATALOG)]
+    assert imports_nothing_of(modules, ("torch", "transformers")) == []
+
+
+def test_views_do_not_import_manim():
+    """views.py derives numbers: NumPy only, so it can be read and tested without Manim."""
+    assert imports_nothing_of(["scenes.views"], ("manim", "torch")) == []
+
+
+# -- the kit's text and token rules -----------------------------------------------------------------
 
 @pytest.mark.parametrize("text, shown", [
     ("a\tb\nc", "a⇥b↵c"),
@@ -137,36 +135,38 @@ def test_scene_modules_do_not_import_torch():
     ("x\x00y", "x U+0000 y"),
 ])
 def test_display_text_never_leaves_a_gap(text, shown):
-    assert helpers.display_text(text) == shown
+    assert display_text(text) == shown
 
 
 def test_visible_spaces_in_pieces():
-    assert helpers.display_text(" the", visible_spaces=True) == "␣the"
-    assert helpers.display_text(" 😀", visible_spaces=True) == "␣U+1F600"
+    assert display_text(" the", visible_spaces=True) == "␣the"
+    assert display_text(" 😀", visible_spaces=True) == "␣U+1F600"
 
 
 def test_split_characters_finds_the_pieces_of_a_character():
     pieces = [[0xE6, 0x97], [0xA5, 0x41], [0x42]]  # 日 split over two pieces, then "A", "B"
-    assert helpers.split_characters(pieces) == [("日", b"\xe6\x97\xa5", 0, 1)]
-    assert helpers.split_characters([[0x41], [0x42]]) == []
+    assert split_characters(pieces) == [("日", b"\xe6\x97\xa5", 0, 1)]
+    assert split_characters([[0x41], [0x42]]) == []
 
 
 def test_number_formats():
-    assert helpers.fmt_value(-0.1234) == "−0.12"
-    assert helpers.fmt_value(-0.001) == "0.00"  # no "negative zero"
-    assert helpers.fmt_percent(0.9999) == "99.99%"
-    assert helpers.fmt_percent(0.000152) == "0.015%"  # a random model's tiny probabilities stay apart
-    assert helpers.fmt_percent(3.9e-5) == "0.0039%"
-    assert helpers.fmt_percent(0.0002) == "0.020%"  # same width as its neighbours: the trailing zero stays
+    assert fmt_value(-0.1234) == "−0.12"
+    assert fmt_value(-0.001) == "0.00"  # no "negative zero"
+    assert fmt_percent(0.9999) == "99.99%"
+    assert fmt_percent(0.000152) == "0.015%"  # a random model's tiny probabilities stay apart
+    assert fmt_percent(3.9e-5) == "0.0039%"
+    assert fmt_percent(0.0002) == "0.020%"  # same width as its neighbours: the trailing zero stays
 
 
 def test_window_keeps_the_ends_and_marks_the_gap():
-    assert helpers.window_indices(5, 10) == [0, 1, 2, 3, 4]
-    shown = helpers.window_indices(40, 20)
+    assert window(5, 10) == [0, 1, 2, 3, 4]
+    shown = window(40, 20)
     assert len(shown) == 20 and shown[0] == 0 and shown[-1] == 39 and shown.count(None) == 1
+    assert window(40, 16, head=1, tail=11) == [0, None, *range(29, 40)]  # the attention scenes' window
+    assert window(14, 16, head=1, tail=11) == list(range(14))
 
 
 def test_wrap_columns_counts_wide_characters_twice():
-    assert helpers.wrap_columns("日本語の文章", 6, 5) == ["日本語", "の文章"]
-    lines = helpers.wrap_columns("one two three four five six", 9, 2)
+    assert wrap_columns("日本語の文章", 6, 5) == ["日本語", "の文章"]
+    lines = wrap_columns("one two three four five six", 9, 2)
     assert len(lines) == 2 and lines[-1].endswith("…")

@@ -51,6 +51,13 @@ def activation_names(n_layers):
     return names + ["ln_final.hook_normalized", "logits"]
 
 
+def readable_piece(raw):
+    """A piece's bytes as a reader sees them: its text, with bytes that are not a whole
+    UTF-8 character on their own (part of a split Japanese character or emoji) as <E6>."""
+    text = bytes(raw).decode("utf-8", errors="surrogateescape")
+    return "".join(f"<{ord(c) - 0xDC00:02X}>" if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
 @dataclass
 class Trace:
     """What the tracer recorded: activations plus what the video needs to tell the story.
@@ -105,10 +112,8 @@ class Trace:
     # -- text ------------------------------------------------------------------------
 
     def token_text(self, index):
-        """The piece as a reader sees it: its text, with bytes that are not a whole
-        UTF-8 character on their own (part of a split Japanese character or emoji) as <E6>."""
-        text = bytes(self.token_bytes[index]).decode("utf-8", errors="surrogateescape")
-        return "".join(f"<{ord(c) - 0xDC00:02X}>" if "\udc80" <= c <= "\udcff" else c for c in text)
+        """Token `index` as a reader sees it (see `readable_piece`)."""
+        return readable_piece(self.token_bytes[index])
 
     def text(self, start=0, stop=None):
         """Decoded text of tokens[start:stop] (bytes joined first, so split characters rejoin)."""

@@ -1,0 +1,64 @@
+"""Charts: horizontal probability bars with their real values, and a frame round one row."""
+
+from manim import LEFT, RIGHT, Rectangle, RoundedRectangle, VGroup
+
+from scenes.kit.numbers import fmt_percent, fmt_value, mono
+from scenes.kit.text import centre_text_on, fit_within, words
+
+
+def probability_bars(theme, labels, probs, bar_length, highlight=None, size=22, row_height=0.42,
+                     label_width=2.4, extra=None, extra_width=1.1, gap=0.25, notes=None, fmt=fmt_percent,
+                     largest=None, meanings=None, extra_meanings=None):
+    """Horizontal bars for probabilities, scaled to the largest shown (a random model's
+    0.02% would be invisible on a 0-100% axis), each labelled with its real percentage.
+
+    labels: display-safe strings, right-aligned left of x=0; extra: an optional column of
+    values (e.g. logits, written with 2 decimals) between labels and bars; notes: optional words after a row's
+    percentage (None for none); highlight: the row drawn in the accent colour. Returns a
+    VGroup of rows, each with .label, .extra, .bar, .value and .note (or None), the first
+    row's centre at y=0. fmt writes each value (default: a percentage); largest is the value
+    a full-length bar stands for (default: the largest shown; 1.0 puts charts on one axis).
+    meanings / extra_meanings: what each value / extra number stands for (see kit.numbers),
+    given to the texts with the number they show.
+    """
+    largest = largest or max(probs) or 1.0
+    bar_left = gap + (extra_width + gap if extra is not None else 0)
+    rows = VGroup()
+    for i, (label, p) in enumerate(zip(labels, probs)):
+        lit = i == highlight
+        name = words(theme, label, size=size, color=theme.accent if lit else theme.text, strut=True)
+        fit_within(name, width=label_width)
+        centre_text_on(name, [-name.width / 2, -i * row_height, 0])
+        row = VGroup(name)
+        row.label, row.extra = name, None
+        if extra is not None:
+            row.extra = mono(theme, fmt_value(extra[i]), size=size - 2, color=theme.accent if lit else theme.muted)
+            if extra_meanings is not None:
+                row.extra.value, row.extra.meaning = float(extra[i]), extra_meanings[i]
+            row.extra.move_to([gap + extra_width, -i * row_height, 0], aligned_edge=RIGHT)
+            row.add(row.extra)
+        row.bar = Rectangle(width=max(bar_length * p / largest, 0.02), height=row_height * 0.6, stroke_width=0,
+                            fill_color=theme.accent if lit else theme.bar, fill_opacity=1)
+        row.bar.move_to([bar_left, -i * row_height, 0], aligned_edge=LEFT)
+        row.value = mono(theme, fmt(p), size=size - 2, color=theme.accent if lit else theme.muted)
+        if meanings is not None:
+            row.value.value, row.value.meaning = float(p), meanings[i]
+        row.value.next_to(row.bar, RIGHT, buff=0.15)
+        row.add(row.bar, row.value)
+        row.note = None
+        if notes is not None and notes[i]:
+            row.note = words(theme, notes[i], size=size - 4, color=theme.accent if lit else theme.muted, strut=True)
+            centre_text_on(row.note, [row.value.get_right()[0] + 0.2 + row.note.width / 2, -i * row_height, 0])
+            row.add(row.note)
+        rows.add(row)
+    return rows
+
+
+def row_highlight(rows, index, theme):
+    """A frame round one row of `probability_bars` that stays inside the gap to its neighbours
+    (a fixed buff would cut into the next row once a short chart is scaled up)."""
+    row = rows[index]
+    pitch = abs(rows[1].bar.get_y() - rows[0].bar.get_y()) if len(rows) > 1 else row.height * 1.6
+    height = min(row.height + 0.2, pitch * 0.96)
+    return RoundedRectangle(width=row.width + 0.24, height=height, corner_radius=min(0.08, height / 4),
+                            color=theme.accent).move_to([row.get_x(), row.bar.get_y(), 0])

@@ -1,0 +1,238 @@
+"""Text on screen: user text made safe to draw, prose in the text font, fitting and wrapping.
+
+User text is never markup: `Text` draws `<` and `&` literally (MarkupText would raise).
+What no installed font can draw (emoji, control characters) is written as its code point,
+so nothing ever shows as an empty gap or a white box. Building a Text costs Pango a layout
+and an SVG parse, so each distinct text is built once and copied after that.
+"""
+
+import functools
+import shutil
+import subprocess
+import unicodedata
+
+import numpy as np
+from manim import DOWN, Text
+
+VISIBLE_SPACE = "␣"
+VISIBLE_TAB = "⇥"
+VISIBLE_NEWLINE = "↵"
+ELLIPSIS = "…"
+MIDLINE_ELLIPSIS = "⋯"
+SEPARATORS = (" ", VISIBLE_SPACE, VISIBLE_TAB, VISIBLE_NEWLINE)  # what may touch a code point
+
+# Emoji (and the invisible characters that build them) are drawn in colour fonts that
+# Cairo renders as a blank gap, so they are always written as their code point.
+_ALWAYS_CODE_POINT = (
+    (0x1F000, 0x1FAFF),  # emoji, flags, pictographs
+    (0x2600, 0x27BF),  # misc symbols and dingbats (❤ ☀ ✂)
+    (0xFE00, 0xFE0F),  # variation selectors (the "️" after ❤)
+    (0x200B, 0x200F),  # zero-width space/joiners, direction marks
+    (0xE0000, 0xE007F),  # tag characters (flag sequences)
+)
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+
+
+@functools.lru_cache(maxsize=1)
+def installed_code_points():
+    """Every code point some installed font has a glyph for (fontconfig's charsets).
+
+    Pango falls back from the chosen font to any installed one, so a character is drawn
+    if any font has it. None when fontconfig cannot be asked (then we trust the fonts).
+    """
+    if shutil.which("fc-list") is None:
+        return None
+    try:
+        listing = subprocess.run(["fc-list", "--format", "%{charset}\n"], capture_output=True, text=True,
+                                 timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    ranges = set()
+    for word in listing.split():
+        start, _, stop = word.partition("-")
+        try:
+            ranges.add((int(start, 16), int(stop or start, 16)))
+        except ValueError:
+            continue
+    return _RangeSet(ranges)
+
+
+class _RangeSet:
+    """Membership test over a union of (start, stop) code point ranges."""
+
+    def __init__(self, ranges):
+        merged = []
+        for start, stop in sorted(ranges):
+            if merged and start <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], stop)
+            else:
+                merged.append([start, stop])
+        self.starts = np.array([r[0] for r in merged])
+        self.stops = np.array([r[1] for r in merged])
+
+    def __contains__(self, code_point):
+        i = np.searchsorted(self.starts, code_point, side="right") - 1
+        return i >= 0 and code_point <= self.stops[i]
+
+
+def code_point(char):
+    return f"U+{ord(char):04X}"
+
+
+def needs_code_point(char):
+    """True when `char` would draw as a gap or a box, so it must be written as U+XXXX."""
+    value = ord(char)
+    if any(start <= value <= stop for start, stop in _ALWAYS_CODE_POINT):
+        return True
+    if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+        return True
+    fonts = installed_code_points()
+    return fonts is not None and value not in fonts
+
+
+def display_text(text, visible_spaces=False):
+    """`text` as it can be drawn: tabs and newlines as ⇥ ↵, spaces as ␣ if asked, and
+    characters no font can draw (emoji, control characters) as their code point, set
+    apart by spaces so "❤️" reads "U+2764 U+FE0F", never an empty gap or a white box."""
+    shown = ""
+    after_code_point = False
+    for char in text:
+        if char == "\t":
+            piece = VISIBLE_TAB
+        elif char in "\n\r":
+            piece = VISIBLE_NEWLINE
+        elif char == " ":
+            piece = VISIBLE_SPACE if visible_spaces else " "
+        elif unicodedata.category(char) == "Zs":  # no-break, ideographic and other odd spaces
+            piece = code_point(char) if visible_spaces else " "
+        elif needs_code_point(char):
+            piece = code_point(char)
+            if shown and shown[-1] not in SEPARATORS:
+                shown += " "
+            shown += piece
+            after_code_point = True
+            continue
+        else:
+            piece = char
+        if after_code_point and piece[0] not in SEPARATORS:
+            shown += " "
+        shown += piece
+        after_code_point = False
+    return shown
+
+
+def column_width(text):
+    """Width in monospace columns: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap_columns(text, columns, max_lines):
+    """Lines of at most `columns` columns, broken at spaces where possible; a text that
+    needs more than `max_lines` lines ends its last line with an ellipsis."""
+    lines, line = [], ""
+    for word in _words_and_spaces(text):
+        if column_width(line + word) <= columns:
+            line += word
+            continue
+        if line.strip():
+            lines.append(line.rstrip())
+        line = word.lstrip()
+        while column_width(line) > columns:  # a word longer than a line: cut it
+            cut = _cut_at_columns(line, columns)
+            lines.append(line[:cut])
+            line = line[cut:]
+    if line.strip():
+        lines.append(line.rstrip())
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        lines = lines[: max_lines - 1] + [last[: _cut_at_columns(last, columns - 1)].rstrip() + ELLIPSIS]
+    return lines or [""]
+
+
+def _words_and_spaces(text):
+    word = ""
+    for char in text:
+        if char == " " and word and not word.endswith(" "):
+            yield word
+            word = char
+        else:
+            word += char
+    if word:
+        yield word
+
+
+def _cut_at_columns(text, columns):
+    width = 0
+    for i, char in enumerate(text):
+        width += column_width(char)
+        if width > columns:
+            return max(i, 1)
+    return len(text)
+
+
+# -- text mobjects ---------------------------------------------------------------------
+
+LINE_SPACING = 0.75  # Manim's line_spacing for wrapped texts (below ~0.3 it has no effect)
+
+
+def words(theme, text, size=28, color=None, weight="NORMAL", strut=False):
+    """Prose in the text font (already safe text: use display_text on anything a user typed).
+
+    strut=True adds an invisible full-height bar at each end, so texts with and without
+    descenders ("quick", "the") get the same box and line up when centred. Each distinct
+    text is built once and copied after that (labels recur: the same token pieces label
+    the grids of several scenes).
+    """
+    return _words_prototype(theme, text, size, color or theme.text, weight, strut).copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _words_prototype(theme, text, size, color, weight, strut):
+    if not strut:
+        spacing = LINE_SPACING if "\n" in text else -1  # Pango's own is too tight for a slide
+        return Text(text, font=theme.text_font, font_size=size, color=color, weight=weight, line_spacing=spacing)
+    mob = Text(f"|{text}|", font=theme.text_font, font_size=size, color=color, weight=weight)
+    mob[0].set_opacity(0)
+    mob[-1].set_opacity(0)
+    mob.original_text = text  # what it says, without the struts
+    return mob
+
+
+# A strutted text's box is centred between the font's ascent and descent, which sits a
+# little below the middle of capitals and kana; this much of its height sets that right.
+STRUT_CENTRE_OFFSET = 0.078
+
+
+def centre_text_on(label, point):
+    """Centre a strutted text on `point` by the middle of its letters, not of its box."""
+    label.move_to(point)
+    label.shift(DOWN * STRUT_CENTRE_OFFSET * label.height)
+    return label
+
+
+def fit_within(mob, width=None, height=None):
+    """Scale `mob` down (never up) until it fits `width` x `height`."""
+    factors = []
+    if width is not None and mob.width > width:
+        factors.append(width / mob.width)
+    if height is not None and mob.height > height:
+        factors.append(height / mob.height)
+    if factors:
+        mob.scale(min(factors))
+    return mob
+
+
+def label_within(theme, text, width, size, color=None, min_scale=1.0):
+    """A strutted label no wider than `width`: shrunk down to `min_scale`, then cut with "…"
+    (by default only cut: a table is scaled to fit, and a label must not end up smaller
+    than the numbers beside it)."""
+    label = words(theme, text, size=size, color=color, strut=True)
+    if label.width <= width:
+        return label
+    if label.width * min_scale <= width:
+        return label.scale(width / label.width)
+    for cut in range(len(text) - 1, 0, -1):
+        label = words(theme, text[:cut] + ELLIPSIS, size=size, color=color, strut=True)
+        if label.width * min_scale <= width:
+            return label.scale(min(1.0, width / label.width))
+    return label.scale(width / label.width)

@@ -1,0 +1,109 @@
+"""What a number on screen must read, recomputed from the Trace's raw arrays.
+
+Every number a scene prints says what it shows (`.meaning`, a tuple whose first item is
+its kind: see scenes/kit/numbers.py). This table maps each kind to how the tests compute
+that value again, independently of scenes/views.py, from the Trace alone, and to how it
+is written. A new kind of number needs one line here; a number of an unknown kind fails.
+"""
+
+import numpy as np
+
+from scenes.kit.numbers import MINUS_INFINITY, fmt_id, fmt_large, fmt_percent, fmt_value
+
+
+def f64(array):
+    return np.asarray(array, dtype=np.float64)
+
+
+def head_arrays(trace, layer, head):
+    """q, k, v (T, dh), scores and pattern (T, T) of one head, from the raw arrays."""
+    block = lambda key: f64(trace.block(layer, key))  # noqa: E731
+    return (block("attn.hook_q")[:, head], block("attn.hook_k")[:, head], block("attn.hook_v")[:, head],
+            block("attn.hook_attn_scores")[head], block("attn.hook_pattern")[head])
+
+
+def softmax_seen(trace, layer, head, query, scaled):
+    """Softmax of one query's dot products over the keys it may see, with or without / sqrt(dh)."""
+    q, k, *_ = head_arrays(trace, layer, head)
+    row = k[: query + 1] @ q[query] / (np.sqrt(q.shape[-1]) if scaled else 1.0)
+    e = np.exp(row - row.max())
+    return e / e.sum()
+
+
+def layer_norm_stage(trace, layer, position, stage):
+    x = f64(trace.block(layer, "hook_resid_pre")[position])
+    normalised = (x - x.mean()) / np.sqrt(x.var() + trace.config["layer_norm_epsilon"])
+    return {"before": x, "normalised": normalised,
+            "scaled": f64(trace.block(layer, "ln1.hook_normalized")[position])}[stage]
+
+
+def probabilities(trace, position):
+    logits = f64(trace["logits"][position])
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def q_dot_k(trace, layer, head, query, key, start=0, stop=None):
+    q, k, *_ = head_arrays(trace, layer, head)
+    return float(q[query, start:stop] @ k[key, start:stop])
+
+
+# kind -> (the value, from the Trace and the meaning's other items; how it is written)
+MEANINGS = {
+    "trace": (lambda t, name, index: float(t[name][index]), fmt_value),
+    "token_id": (lambda t, index: t.token_ids[index], fmt_id),
+    "logit": (lambda t, position, token_id: float(t["logits"][position, token_id]), fmt_value),
+    "probability": (lambda t, position, token_id: float(probabilities(t, position)[token_id]), fmt_percent),
+    "scale": (lambda t, end: float(end), "{:g}".format),  # the end of a colour scale, not a value of the model
+    "ln_normalised": (lambda t, layer, position, d: float(layer_norm_stage(t, layer, position, "normalised")[d]),
+                      fmt_value),
+    "ln_mean": (lambda t, layer, position, stage: float(layer_norm_stage(t, layer, position, stage).mean()),
+                fmt_value),
+    "ln_spread": (lambda t, layer, position, stage: float(layer_norm_stage(t, layer, position, stage).std()),
+                  fmt_value),
+    "dot": (lambda t, l, h, query, key: q_dot_k(t, l, h, query, key), fmt_value),
+    "scaled": (lambda t, l, h, query, key: q_dot_k(t, l, h, query, key) / np.sqrt(t.d_head), fmt_value),
+    "term": (lambda t, l, h, query, key, d: q_dot_k(t, l, h, query, key, d, d + 1), fmt_value),
+    "terms_rest": (lambda t, l, h, query, key, start: q_dot_k(t, l, h, query, key, start), fmt_value),
+    "score": (lambda t, l, h, query, key: float(head_arrays(t, l, h)[3][query, key]), fmt_value),
+    "masked": (lambda t, l, h, query, key: float(head_arrays(t, l, h)[3][query, key]),  # -inf: the mask is in the Trace
+               lambda value: MINUS_INFINITY),
+    "exp": (lambda t, l, h, query, key: float(np.exp(head_arrays(t, l, h)[3][query, key])), fmt_large),
+    "exp_sum": (lambda t, l, h, query, keys: float(np.exp(head_arrays(t, l, h)[3][query, list(keys)]).sum()),
+                fmt_large),
+    "pattern": (lambda t, l, h, query, key: float(head_arrays(t, l, h)[4][query, key]), fmt_value),
+    "pattern_sum": (lambda t, l, h, query, keys: float(head_arrays(t, l, h)[4][query, list(keys)].sum()), fmt_value),
+    "softmax": (lambda t, l, h, query, key, scaled: float(softmax_seen(t, l, h, query, scaled)[key]), fmt_value),
+    "softmax_sum": (lambda t, l, h, query, keys, scaled: float(softmax_seen(t, l, h, query, scaled)[list(keys)].sum()),
+                    fmt_value),
+    "weighted": (lambda t, l, h, query, key, d: float(head_arrays(t, l, h)[4][query, key] * head_arrays(t, l, h)[2][key, d]),
+                 fmt_value),
+    "weighted_sum": (lambda t, l, h, query, keys, d: float(head_arrays(t, l, h)[4][query, list(keys)]
+                                                            @ head_arrays(t, l, h)[2][list(keys), d]), fmt_value),
+}
+
+
+def expected_value(trace, meaning):
+    """The value a number with this meaning must show, computed from the Trace afresh."""
+    if meaning[0] not in MEANINGS:
+        raise AssertionError(f"a number with an unknown meaning: {meaning}")
+    compute, _ = MEANINGS[meaning[0]]
+    return compute(trace, *meaning[1:])
+
+
+def expected_text(meaning, value):
+    return MEANINGS[meaning[0]][1](value)
+
+
+def wrong_numbers(trace, numbers):
+    """The numbers (scene_checks.Number) that do not read the Trace's value, one line each."""
+    wrong = []
+    for number in numbers:
+        value = expected_value(trace, number.meaning)
+        wanted = expected_text(number.meaning, value)
+        # exact, except a value that sits on a rounding boundary (float32 vs float64) may round either way
+        on_boundary = abs(number.value - value) < 1e-4 * max(1.0, abs(value)) and \
+            number.text == expected_text(number.meaning, number.value)
+        if number.text != wanted and not on_boundary:
+            wrong.append(f"{number.meaning} shows {number.text}, the Trace says {wanted}")
+    return wrong

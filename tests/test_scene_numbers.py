@@ -1,0 +1,31 @@
+"""Every number on screen is the Trace's own, in every catalog scene, on every test trace.
+
+At the end of every section the report collects the numbers on screen. Every number is a
+Text that says what it shows (`.meaning`, see scenes/kit/numbers.py); the expected value
+is computed again, independently, from the Trace's raw arrays (tests/meanings.py), and the
+text must read that value as the scene writes it. A number in the number font without a
+meaning fails the test: nothing on screen is made up.
+"""
+
+import pytest
+from meanings import MEANINGS, wrong_numbers
+from scene_checks import scene_cases, untagged_problems
+
+from scenes.catalog import CATALOG
+
+
+@pytest.mark.parametrize("info, trace_name", scene_cases(CATALOG))
+def test_every_number_on_screen_is_the_traces_own(info, trace_name, scene_report, scene_trace):
+    report = scene_report(info, trace_name)
+    problems = untagged_problems(report) + wrong_numbers(scene_trace(trace_name), report.numbers())
+    assert not problems, "\n".join(problems)
+    if info.follows is not None:  # the deep dive is made of numbers
+        assert len(report.numbers()) >= 10, f"{info.name} showed only {len(report.numbers())} numbers"
+
+
+def test_the_checks_see_numbers_of_every_kind(scene_report):
+    """Across the storyboard on nano-sort and on a long (windowed) prompt, every kind in the
+    table shows up at least once (a kind no scene uses any more is a stale line of the table)."""
+    kinds = {number.meaning[0] for info in CATALOG for trace_name in ("nano_sort_trace", "tricky:long")
+             for number in scene_report(info, trace_name).numbers()}
+    assert kinds == set(MEANINGS), f"never seen: {set(MEANINGS) - kinds}; unknown: {kinds - set(MEANINGS)}"
