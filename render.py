@@ -156,6 +156,7 @@ def load_saved_trace(ctx, trace_file):
 
 
 def check_layer_head(recorded, layer, head):
+    """The upper bounds of --layer and --head, which depend on the model (IntRange refuses negatives)."""
     for flag, value, count, what in (("--layer", layer, recorded.n_layers, "layers"),
                                      ("--head", head, recorded.n_heads, "heads")):
         if value is not None and value >= count:
