@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scenes import catalog  # noqa: E402  (after the path: run from anywhere)
-from scenes.rendering import QUALITIES, video_info  # noqa: E402
+from renderer.presets import QUALITIES  # noqa: E402
+from renderer.video import video_info  # noqa: E402
 
 RENDER = [sys.executable, str(ROOT / "render.py")]
 

@@ -1,4 +1,4 @@
-"""scenes/rendering.py: presets, one clip or still per scene, joining, parallel workers, safety.
+"""renderer/: presets, one clip or still per scene, joining, parallel workers, safety.
 
 These tests bind small probe scenes (tests/probe_scenes.py) to a real nano-sort trace, so they
 do not depend on the look of the real scenes. Everything renders at the lowest settings.
@@ -6,38 +6,59 @@ do not depend on the look of the real scenes. Everything renders at the lowest s
 
 import multiprocessing
 import os
+import pkgutil
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from probe_scenes import (BROKEN, KILLED, PROBE, SHAPES, BrokenScene, ManyPlaysScene, ProbeScene, ShapesScene,
                           StaticScene)
-from scenes import rendering
+import renderer
+from renderer.files import WORK_PREFIX, sweep_stale_work
+from renderer.manim_run import render_clip, render_still
+from renderer.presets import QUALITIES, quality_preset
+from renderer.video import join_clips, video_info
+from renderer.workers import RenderTask, SceneFailed, render_in_parallel
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_renderer_modules_import_neither_torch_nor_manim():
+    """renderer/ runs beside the scenes, never the model: no torch or transformers, ever; and
+    Manim and PyAV only once a render starts, so `render.py --help` stays instant."""
+    modules = sorted(f"renderer.{module.name}" for module in pkgutil.iter_modules(renderer.__path__))
+    assert {"renderer.presets", "renderer.workers", "renderer.pipeline"} <= set(modules)
+    code = "; ".join(f"import {m}" for m in modules) + (
+        "; import sys; print([m for m in ('torch', 'transformers', 'manim', 'av') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def leftovers(directory):
     """Private work directories or temporary files a render left behind."""
-    return [name for name in os.listdir(directory) if name.startswith(rendering.WORK_PREFIX)]
+    return [name for name in os.listdir(directory) if name.startswith(WORK_PREFIX)]
 
 
 def test_quality_presets():
-    sizes = {name: (q.width, q.height, q.fps) for name, q in rendering.QUALITIES.items()}
+    sizes = {name: (q.width, q.height, q.fps) for name, q in QUALITIES.items()}
     assert sizes == {"low": (854, 480, 15), "medium": (1280, 720, 30), "high": (1920, 1080, 30),
                      "4k": (3840, 2160, 30)}
-    assert dict(rendering.QUALITIES["high"].encoder_options)["preset"] == "veryfast"
-    assert rendering.quality_preset("high", fps=24).fps == 24
+    assert dict(QUALITIES["high"].encoder_options)["preset"] == "veryfast"
+    assert quality_preset("high", fps=24).fps == 24
     for name, fps in (("ultra", None), ("low", 0), ("low", -1), ("low", 1000)):
         with pytest.raises(ValueError):
-            rendering.quality_preset(name, fps)
+            quality_preset(name, fps)
 
 
 def test_clip_has_the_preset_size_codec_and_length(nano_sort_trace, tmp_path):
     out = tmp_path / "shapes.mp4"
-    assert rendering.render_clip(ShapesScene.bind(nano_sort_trace), str(out), "low") == str(out)
-    info = rendering.video_info(out)
+    assert render_clip(ShapesScene.bind(nano_sort_trace), str(out), "low") == str(out)
+    info = video_info(out)
     assert (info.width, info.height, info.codec, info.pixel_format, info.fps) == (854, 480, "h264", "yuv420p", 15)
     assert info.frames == 3 * 2 * 6  # a circle and a square of 0.4 s (6 frames at 15 fps) per layer
     assert info.duration == pytest.approx(2.4, abs=0.01)
@@ -46,14 +67,14 @@ def test_clip_has_the_preset_size_codec_and_length(nano_sort_trace, tmp_path):
 
 def test_fps_overrides_the_preset(nano_sort_trace, tmp_path):
     out = tmp_path / "shapes.mp4"
-    rendering.render_clip(ShapesScene.bind(nano_sort_trace), str(out), rendering.quality_preset("low", fps=10))
-    info = rendering.video_info(out)
+    render_clip(ShapesScene.bind(nano_sort_trace), str(out), quality_preset("low", fps=10))
+    info = video_info(out)
     assert (info.fps, info.frames) == (10, 3 * 2 * 4)
 
 
 def test_still_is_the_last_frame_at_the_preset_size(nano_sort_trace, tmp_path):
     out = tmp_path / "probe.png"
-    rendering.render_still(ProbeScene.bind(nano_sort_trace), str(out), "low")
+    render_still(ProbeScene.bind(nano_sort_trace), str(out), "low")
     with Image.open(out) as image:
         assert image.size == (854, 480)
         assert len(image.convert("L").getcolors(maxcolors=100_000)) > 2  # the prompt is drawn, not a blank frame
@@ -63,12 +84,12 @@ def test_still_is_the_last_frame_at_the_preset_size(nano_sort_trace, tmp_path):
 def test_join_lasts_the_sum_of_the_clips(nano_sort_trace, tmp_path):
     clips = [str(tmp_path / name) for name in ("a.mp4", "b.mp4", "c.mp4")]
     for clip, scene in zip(clips, (ProbeScene, ManyPlaysScene, ShapesScene)):
-        rendering.render_clip(scene.bind(nano_sort_trace), clip, "low")
+        render_clip(scene.bind(nano_sort_trace), clip, "low")
     out = tmp_path / "joined.mp4"
-    rendering.join_clips(clips, str(out))
-    parts = [rendering.video_info(clip) for clip in clips]
+    join_clips(clips, str(out))
+    parts = [video_info(clip) for clip in clips]
     assert [part.fps for part in parts] == [15, 15, 15]  # the encoder's rate, even where timestamps drift
-    joined = rendering.video_info(out)
+    joined = video_info(out)
     assert joined.frames == sum(part.frames for part in parts) == 23 + 21 * 5 + 36
     assert joined.duration == pytest.approx(sum(part.duration for part in parts), abs=1 / 15)
     assert joined.joinable_with(parts[0])
@@ -85,10 +106,10 @@ def decoded_frames(path):
 
 def test_join_refuses_clips_that_need_reencoding(nano_sort_trace, tmp_path):
     a, b = str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")
-    rendering.render_clip(ShapesScene.bind(nano_sort_trace), a, "low")
-    rendering.render_clip(ShapesScene.bind(nano_sort_trace), b, rendering.quality_preset("low", fps=10))
+    render_clip(ShapesScene.bind(nano_sort_trace), a, "low")
+    render_clip(ShapesScene.bind(nano_sort_trace), b, quality_preset("low", fps=10))
     with pytest.raises(ValueError, match="without re-encoding"):
-        rendering.join_clips([a, b], str(tmp_path / "joined.mp4"))
+        join_clips([a, b], str(tmp_path / "joined.mp4"))
     assert not (tmp_path / "joined.mp4").exists()
 
 
@@ -96,14 +117,14 @@ def test_failed_render_leaves_the_old_file_and_nothing_else(nano_sort_trace, tmp
     out = tmp_path / "clip.mp4"
     out.write_bytes(b"the previous render")
     with pytest.raises(RuntimeError, match="broken on purpose"):
-        rendering.render_clip(BrokenScene.bind(nano_sort_trace), str(out), "low")
+        render_clip(BrokenScene.bind(nano_sort_trace), str(out), "low")
     assert out.read_bytes() == b"the previous render"
     assert os.listdir(tmp_path) == ["clip.mp4"]
 
 
 def test_scene_that_never_plays_is_an_error_not_an_empty_file(nano_sort_trace, tmp_path):
     with pytest.raises(RuntimeError, match="no play calls"):
-        rendering.render_clip(StaticScene.bind(nano_sort_trace), str(tmp_path / "clip.mp4"), "low")
+        render_clip(StaticScene.bind(nano_sort_trace), str(tmp_path / "clip.mp4"), "low")
     assert os.listdir(tmp_path) == []
 
 
@@ -122,17 +143,17 @@ def test_what_a_killed_run_left_is_swept_and_does_not_poison_the_next(nano_sort_
     (tmp_path / f".render-{dead_pid()}-half.mp4").write_bytes(b"half")
     live = tmp_path / f".render-{os.getpid()}-busy"  # a render still running here: not ours to remove
     live.mkdir()
-    removed = rendering.sweep_stale_work(str(tmp_path))
+    removed = sweep_stale_work(str(tmp_path))
     assert len(removed) == 2
     assert leftovers(tmp_path) == [live.name]
-    rendering.render_clip(ShapesScene.bind(nano_sort_trace), str(tmp_path / "clip.mp4"), "low")
-    assert rendering.video_info(tmp_path / "clip.mp4").frames == 36
+    render_clip(ShapesScene.bind(nano_sort_trace), str(tmp_path / "clip.mp4"), "low")
+    assert video_info(tmp_path / "clip.mp4").frames == 36
 
 
 def tasks_for(infos, trace_file, out_dir, options=None):
-    quality = rendering.quality_preset("low")
-    return [rendering.RenderTask(index=index, scene=info, trace_path=str(trace_file), options=options or {},
-                                 quality=quality, out=str(out_dir / f"{index:02d}_{info.name}.mp4"))
+    quality = quality_preset("low")
+    return [RenderTask(index=index, scene=info, trace_path=str(trace_file), options=options or {},
+                       quality=quality, out=str(out_dir / f"{index:02d}_{info.name}.mp4"))
             for index, info in enumerate(infos, start=1)]
 
 
@@ -141,13 +162,13 @@ def test_parallel_render_reports_each_scene_and_writes_every_clip(nano_sort_trac
     faster = tasks_for([SHAPES], nano_sort_trace_file, tmp_path, options={"pace": 0.5})[0]
     tasks.append(replace(faster, index=4, out=str(tmp_path / "04_shapes_fast.mp4")))
     events = []
-    rendering.render_in_parallel(tasks, jobs=2, report=lambda event, task: events.append((event, task)))
+    render_in_parallel(tasks, jobs=2, report=lambda event, task: events.append((event, task)))
     started = [task.index for event, task in events if event == "started"]
     done = [task.index for event, task in events if event == "done"]
     assert sorted(started) == sorted(done) == [1, 2, 3, 4]
     assert started[:2] == [1, 2]  # two workers take the first two scenes at once
     # the last one at pace 0.5: the options reach the worker (0.2 s, 3 frames, per shape)
-    assert [rendering.video_info(task.out).frames for task in tasks] == [23, 36, 23, 18]
+    assert [video_info(task.out).frames for task in tasks] == [23, 36, 23, 18]
     assert multiprocessing.active_children() == []
 
 
@@ -155,8 +176,8 @@ def test_parallel_render_reports_each_scene_and_writes_every_clip(nano_sort_trac
                                          (KILLED, "its worker process died (killed by signal 9)")])
 def test_parallel_render_stops_at_a_failed_scene(nano_sort_trace_file, tmp_path, info, words):
     tasks = tasks_for([SHAPES, info, SHAPES], nano_sort_trace_file, tmp_path)
-    with pytest.raises(rendering.SceneFailed) as failure:
-        rendering.render_in_parallel(tasks, jobs=2)
+    with pytest.raises(SceneFailed) as failure:
+        render_in_parallel(tasks, jobs=2)
     assert failure.value.scene == info.name
     assert str(failure.value) == f"the scene {info.name!r} failed: {words}"
     assert multiprocessing.active_children() == []  # no worker left running

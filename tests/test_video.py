@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from scenes import catalog
-from scenes.rendering import video_info
+from renderer.video import video_info
 from test_cli import assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,9 +122,9 @@ def bad_video_cases(tmp, trace_file):
         (saved + ["--scenes", "title,nope"], "unknown scene 'nope': the scenes are title, tokens, embeddings"),
         (saved + ["--scenes", " , "], "--scenes is empty"),
         (saved + ["--quality", "ultra"], "'ultra' is not one of 'low', 'medium', 'high', '4k'"),
-        (saved + ["--fps", "0"], "--fps must be above 0"),
-        (saved + ["--fps", "-30"], "--fps must be above 0"),
-        (saved + ["--jobs", "0"], "--jobs must be 1 or more"),
+        (saved + ["--fps", "0"], "Invalid value for '--fps': 0.0 is not in the range 0<x<=120"),
+        (saved + ["--fps", "-30"], "Invalid value for '--fps': -30.0 is not in the range 0<x<=120"),
+        (saved + ["--jobs", "0"], "Invalid value for '--jobs': 0 is not in the range x>=1"),
         (saved + ["--out", str(tmp / "no" / "such" / "v.mp4")], "does not exist"),
         (saved + ["--out", str(tmp / "blocked.mp4")], "is a directory"),
         (saved + ["--out", str(tmp / "a-file" / "v.mp4")], "does not exist"),
@@ -136,7 +136,7 @@ def bad_video_cases(tmp, trace_file):
         ([], "give --prompt TEXT (or --trace FILE.safetensors"),
         (saved + ["--model", "gpt2", "--seed", "3"], "--model, --seed only apply with --prompt"),
         (saved + ["--layer", "3"], "--layer 3 is out of range: nano-sort has 3 layers, numbered 0 to 2"),
-        (saved + ["--head", "-1"], "--head -1 is out of range"),
+        (saved + ["--head", "-1"], "Invalid value for '--head': -1 is not in the range x>=0"),
         (prompt + ["--scenes", "title", "--layer", "5"], "--layer 5 is out of range"),
         (["--model", "nano-sort", "--prompt", "CBAXYZ", "--scenes", "title"], "only the letters A, B, C"),
         (["--model", "nano-sort", "--prompt", " ", "--scenes", "title"], "prompt is empty"),
@@ -161,6 +161,7 @@ def test_bad_video_input_is_refused(capsys, nano_sort_trace_file, tmp_path, monk
 @pytest.mark.parametrize("options, words", [
     (["--scene", "nope"], "unknown scene 'nope'"),
     (["--scene", "title,tokens"], "--scene takes one scene name"),
+    (["--scene", " , "], "--scene is empty: name one of title, tokens"),
     (["--scene", "title", "--out", "frame.jpg"], "--out must name a .png file"),
     (["--scene", "title", "--quality", "8k"], "'8k' is not one of"),
     (["--scene", "title", "--head", "3"], "--head 3 is out of range: nano-sort has 3 heads"),

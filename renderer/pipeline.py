@@ -1,0 +1,81 @@
+"""A render job from start to end: a whole video (every scene in workers, joined), or one still.
+
+Everything is written inside a private work directory beside the output; files move to
+their final names only once all of them are complete, and what killed runs left in the
+same place is swept first (see files.py). SIGTERM is handled like Ctrl-C, so the cleanup
+runs either way.
+"""
+
+import os
+import signal
+import threading
+from contextlib import contextmanager
+
+import click
+
+from renderer.files import clip_name, private_directory, publish, publish_clips, sweep_stale_work
+from renderer.manim_run import render_still
+from renderer.progress import Progress
+from renderer.video import join_clips
+from renderer.workers import RenderTask, render_in_parallel, usable_cores
+
+
+@contextmanager
+def interrupt_on_sigterm():
+    """Treat SIGTERM like Ctrl-C while rendering, so the cleanup runs (SIGKILL can't be caught:
+    the next run sweeps what it leaves)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips_dir):
+    """Render every scene in worker processes, join the clips, then put the files in place.
+
+    `recorded` is the Trace (saved for the workers unless `trace_file` already holds it),
+    `infos` the catalog entries in video order, `options` the keyword arguments of
+    scenes.base.SceneOptions, `jobs` the most worker processes (None: one per core; never
+    more than scenes). Everything is written inside a private work directory beside `out`;
+    the clips and the video are moved to their final names (atomically) only once all of
+    them are complete. Raises workers.SceneFailed if a scene fails. Returns the published
+    clip paths.
+    """
+    jobs = min(jobs or usable_cores(), len(infos))
+    parent = os.path.dirname(os.path.abspath(out))
+    sweep_stale_work(parent)
+    with private_directory(parent) as work, interrupt_on_sigterm():
+        if trace_file is None:  # workers read the trace from a file: plain tensors, no pickle
+            trace_file = os.path.join(work, "trace.safetensors")
+            recorded.save(trace_file)
+        tasks = [RenderTask(index=position, scene=info, trace_path=os.path.abspath(trace_file),
+                            options=options, quality=quality, out=os.path.join(work, clip_name(position, info.name)))
+                 for position, info in enumerate(infos, start=1)]
+        click.echo(f"Rendering {len(tasks)} scene{'s' * (len(tasks) > 1)} at {quality.label} "
+                   f"with {jobs} worker process{'es' * (jobs > 1)}", err=True)
+        progress = Progress(len(tasks), jobs)
+        try:
+            render_in_parallel(tasks, jobs, progress.report)
+        finally:
+            progress.close()
+        joined = join_clips([task.out for task in tasks], os.path.join(work, "video.mp4"))
+        clips = publish_clips([task.out for task in tasks], clips_dir)
+        publish(joined, out)
+    return clips
+
+
+def render_last_frame(recorded, info, options, quality, out):
+    """Draw the catalog scene `info` of the Trace `recorded` and write its last frame as the PNG `out`."""
+    from scenes.base import SceneOptions
+
+    sweep_stale_work(os.path.dirname(os.path.abspath(out)))
+    with interrupt_on_sigterm():
+        return render_still(info.load().bind(recorded, SceneOptions(**options)), out, quality)

@@ -1,0 +1,80 @@
+"""Video files: what a clip is (size, rate, codec, length), and joining clips without re-encoding.
+
+PyAV is imported inside the functions, so importing this module costs nothing.
+"""
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+
+from renderer.files import private_directory, publish
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    codec: str
+    pixel_format: str
+    fps: float
+    frames: int
+    duration: float  # seconds
+
+    def joinable_with(self, other):
+        """Stream copy needs the same picture size, frame rate, codec and pixel format."""
+        return (self.width, self.height, self.codec, self.pixel_format, self.fps) == \
+               (other.width, other.height, other.codec, other.pixel_format, other.fps)
+
+
+def frame_rate(stream):
+    """The rate the clip was encoded at. Not the average rate: in a clip that Manim joined from
+    its segments (or we joined from clips) timestamps are off by a few ticks, so the average
+    is 15.0004 where the encoder ran at exactly 15."""
+    return stream.codec_context.framerate or stream.base_rate
+
+
+def video_info(path):
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return VideoInfo(width=stream.width, height=stream.height, codec=stream.codec_context.name,
+                         pixel_format=stream.codec_context.pix_fmt, fps=float(frame_rate(stream)),
+                         frames=stream.frames, duration=container.duration / 1e6 if container.duration else 0.0)
+
+
+def join_clips(clips, out):
+    """Concatenate MP4 clips into `out` without re-encoding: their packets are copied, one clip
+    after another, each shifted to start where the previous one ends."""
+    import av
+
+    if not clips:
+        raise ValueError("no clips to join")
+    infos = [video_info(clip) for clip in clips]
+    for clip, info in zip(clips, infos):
+        if not info.joinable_with(infos[0]):
+            raise ValueError(f"cannot join {clip} ({info}) to {clips[0]} ({infos[0]}) without re-encoding")
+    with private_directory(os.path.dirname(os.path.abspath(out))) as work:
+        joined = os.path.join(work, "joined.mp4")
+        with av.open(joined, mode="w") as target:
+            copy = None
+            start = Fraction(0)  # where the next clip begins, in seconds
+            for clip in clips:
+                with av.open(str(clip)) as source:
+                    video = source.streams.video[0]
+                    copy = copy or target.add_stream_from_template(template=video)
+                    shift = round(start / video.time_base)  # in the clip's time base
+                    frames = 0
+                    for packet in source.demux(video):
+                        if packet.dts is None:  # the empty packet demux() yields at the end
+                            continue
+                        packet.dts += shift
+                        if packet.pts is not None:
+                            packet.pts += shift
+                        packet.stream = copy
+                        target.mux(packet)
+                        frames += 1
+                    # By frame count, not the container's duration: an MP4's edit list makes
+                    # that a few ticks short, and the error would pile up clip after clip.
+                    start += Fraction(frames) / frame_rate(video)
+        return publish(joined, out)

@@ -1,0 +1,162 @@
+"""Rendering many scenes at once: one worker process per scene at a time, and no orphans.
+
+Workers are fresh interpreters (spawn): they import Manim and the scenes, never torch, and
+read the trace from its file, so a task is a few small plain values. A worker stops with
+its parent, however the parent ends: by a stop sign, by being killed from here, or (when
+the parent itself is killed) by its own watchdog.
+"""
+
+import os
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+from renderer.manim_run import render_clip
+from renderer.presets import Quality
+
+
+@dataclass(frozen=True)
+class RenderTask:
+    """One clip to render: what a worker process needs, as small plain values (the trace is a file)."""
+
+    index: int
+    scene: object  # scenes.catalog.SceneInfo: where the scene class lives
+    trace_path: str  # a .safetensors file written by Trace.save
+    options: dict  # keyword arguments of scenes.base.SceneOptions (plain, so the parent needn't import Manim)
+    quality: Quality
+    out: str  # the finished clip's path
+
+
+class SceneFailed(Exception):
+    """A scene raised, or its worker died; `details` holds the worker's traceback."""
+
+    def __init__(self, scene, message, details=""):
+        super().__init__(f"the scene {scene!r} failed: {message}")
+        self.scene = scene
+        self.details = details
+
+
+def usable_cores():
+    """How many CPU cores this process may use (its affinity where the system says, else all)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def render_in_parallel(tasks, jobs, report=lambda event, task: None, poll_seconds=0.5):
+    """Render every task's clip with up to `jobs` worker processes, one scene at a time each.
+
+    Each worker talks to us through its own pipe, so a worker that dies is seen at once
+    (its pipe closes). `report(event, task)` is called with "started" and "done", and
+    with ("tick", None) every `poll_seconds` of quiet so a display can refresh. Raises
+    SceneFailed on the first failure; on any way out, no worker is left running.
+    """
+    from multiprocessing import connection, get_context
+
+    if jobs < 1:
+        raise ValueError(f"jobs must be 1 or more, not {jobs}")
+    context = get_context("spawn")
+    waiting = list(tasks)
+    workers = {}  # our end of a worker's pipe -> its process
+    busy = {}  # our end of a busy worker's pipe -> the task it renders
+    finished = False
+
+    def hand_out(pipe):
+        """The next task to this worker, or a stop sign when there is none."""
+        task = waiting.pop(0) if waiting else None
+        try:
+            pipe.send(task)
+        except OSError:  # the worker died between two scenes
+            if task is not None:
+                raise SceneFailed(task.scene.name, f"its worker process died ({exit_reason(workers[pipe])})")
+            return
+        if task is not None:
+            busy[pipe] = task
+            report("started", task)
+
+    try:
+        for _ in range(min(jobs, len(tasks))):
+            ours, theirs = context.Pipe()
+            workers[ours] = context.Process(target=worker_main, args=(theirs, os.getpid()), daemon=True)
+            workers[ours].start()
+            theirs.close()  # the worker holds the only other end: if it dies, our end reads EOF
+            hand_out(ours)
+        while busy:
+            ready = connection.wait(list(busy), timeout=poll_seconds)
+            if not ready:
+                report("tick", None)
+            for pipe in ready:
+                task = busy.pop(pipe)
+                try:
+                    outcome, details = pipe.recv()
+                except EOFError:
+                    raise SceneFailed(task.scene.name, f"its worker process died ({exit_reason(workers[pipe])})")
+                if outcome == "failed":
+                    raise SceneFailed(task.scene.name, details.strip().splitlines()[-1], details)
+                report("done", task)
+                hand_out(pipe)
+        finished = True
+    finally:
+        stop_workers(workers, finished)
+
+
+def exit_reason(process, timeout=2):
+    process.join(timeout)
+    code = process.exitcode
+    if code is None:
+        return "it stopped answering"
+    return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+
+
+def stop_workers(workers, finished):
+    """After a clean finish the workers have their stop signs and exit; otherwise kill them."""
+    for pipe, process in workers.items():
+        if finished:
+            process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        pipe.close()
+
+
+# -- inside a worker process ------------------------------------------------------------
+
+def worker_main(pipe, parent_pid):
+    """A worker process: render the tasks the parent sends until a stop sign (None)."""
+    # Ctrl-C reaches the whole process group; the parent decides what stops, and kills us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_when_orphaned(parent_pid)
+    # Manim builds a (hidden) tqdm bar per animation, and tqdm's default lock is a
+    # multiprocessing semaphore: a worker killed while holding one makes Python's resource
+    # tracker warn about a leak. Nothing here shares a terminal bar; a thread lock will do.
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
+    traces = {}  # path -> Trace: a worker loads each trace file once
+    for task in iter(pipe.recv, None):
+        try:
+            render_task(task, traces)
+        except BaseException:
+            pipe.send(("failed", traceback.format_exc()))
+            return
+        pipe.send(("done", ""))
+
+
+def render_task(task, traces):
+    from scenes.base import SceneOptions
+    from tracer.trace import Trace
+
+    if task.trace_path not in traces:
+        traces[task.trace_path] = Trace.load(task.trace_path)
+    scene_class = task.scene.load().bind(traces[task.trace_path], SceneOptions(**task.options))
+    render_clip(scene_class, task.out, task.quality)
+
+
+def exit_when_orphaned(parent_pid, interval=0.5):
+    """If the parent is killed (SIGKILL leaves it no time to stop us), stop within `interval`."""
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="orphan-watchdog").start()
