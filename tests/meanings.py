@@ -76,8 +76,8 @@ MEANINGS = {
     "softmax": (lambda t, l, h, query, key, scaled: float(softmax_seen(t, l, h, query, scaled)[key]), fmt_value),
     "softmax_sum": (lambda t, l, h, query, keys, scaled: float(softmax_seen(t, l, h, query, scaled)[list(keys)].sum()),
                     fmt_value),
-    "weighted": (lambda t, l, h, query, key, d: float(head_arrays(t, l, h)[4][query, key] * head_arrays(t, l, h)[2][key, d]),
-                 fmt_value),
+    "weighted": (lambda t, l, h, query, key, d: float(head_arrays(t, l, h)[4][query, key]
+                                                      * head_arrays(t, l, h)[2][key, d]), fmt_value),
     "weighted_sum": (lambda t, l, h, query, keys, d: float(head_arrays(t, l, h)[4][query, list(keys)]
                                                             @ head_arrays(t, l, h)[2][list(keys), d]), fmt_value),
 }

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from scene_checks import key_problems, render, render_problems, scene_cases, visible_texts
+from scene_checks import key_problems, render, render_problems, scene_cases
 
 from scenes.base import SceneOptions
 from scenes.catalog import CATALOG, get
