@@ -17,6 +17,7 @@ class TokensScene(TraceScene):
     id_size = 20
     bytes_size = 18
     max_shown = 24  # longer prompts show a window: the first pieces, an ellipsis, the last ones
+    max_shown_split = 16  # ... fewer when characters split over pieces: each needs a label of its bytes
     column_gap = 0.16
     row_gap = 0.45
     max_growth = 1.8  # a short prompt's chips grow up to this much to fill the slide ...
@@ -24,7 +25,8 @@ class TokensScene(TraceScene):
 
     def construct(self):
         self.show_heading("tokens.heading")
-        self.indices = window(self.n_tokens, self.max_shown)
+        splits = split_characters(self.trace.token_bytes[: self.n_tokens])
+        self.indices = window(self.n_tokens, self.max_shown_split if splits else self.max_shown)
 
         # -- beat 1: the text as typed ------------------------------------------------------
         self.beat("text")

@@ -27,10 +27,16 @@ from scenes.theme import get_theme
 LONG_PROMPT = ("The teacher wrote a long sentence on the board, and the students copied every word of it "
                "into their notebooks before the bell rang at the end of the lesson.")
 
-# Prompts the scenes never see specially: Japanese, emoji, markup and LaTeX characters,
-# tabs and newlines, and a prompt too long to show whole; each with the steps to generate.
+# Prompts the scenes never see specially: Japanese, right-to-left scripts (Hebrew mixed with
+# English, Arabic), scripts of combining marks (Devanagari, Thai), emoji, markup and LaTeX
+# characters, tabs and newlines, and a prompt too long to show whole; each with the steps
+# to generate.
 TRICKY_PROMPTS = {
     "japanese": ("日本語の文章", 3),
+    "hebrew": ("שלום עולם, this is mixed", 3),
+    "arabic": ("مرحبا بالعالم", 3),
+    "devanagari": ("नमस्ते दुनिया", 3),
+    "thai": ("สวัสดีชาวโลก", 3),
     "emoji": ("I ❤️ 😀 pizza", 3),
     "markup": ('<b>&{}\\%$ "quotes"', 3),
     "tabs": ("a\tb\nc", 3),
@@ -169,13 +175,25 @@ def undrawable(texts):
     return bad
 
 
+def cut_off(texts, share=0.75):
+    """Texts that draw far fewer glyphs than they have letters: Pango laid part of them out
+    past the edge of its canvas (as it did with right-to-left lines). Spaces and combining
+    marks draw no glyph of their own, and a few letters may join into one (ligatures)."""
+    bad = []
+    for text in texts:
+        letters = [char for char in getattr(text, "original_text", "") if not char.isspace() and not unicodedata.category(char).startswith("M")]
+        if len(drawn_glyphs(text)) < share * len(letters):
+            bad.append(f"{label(text)!r} is cut off: {len(drawn_glyphs(text))} glyphs for {len(letters)} letters")
+    return bad
+
+
 def too_small(texts, min_size=14):
     """Texts that fit-to-frame shrank below legibility (size 14: capitals ~8 px tall at 480p)."""
     return [f"{label(text)!r} shrank to font size {text.font_size:.1f}" for text in texts
             if text.font_size < min_size]
 
 
-LEGIBILITY_CHECKS = (outside_frame, overlapping, undrawable, too_small)
+LEGIBILITY_CHECKS = (outside_frame, overlapping, undrawable, cut_off, too_small)
 
 
 # -- one scene, rendered once, everything recorded ------------------------------------------------

@@ -190,12 +190,29 @@ def words(theme, text, size=28, color=None, weight="NORMAL", strut=False):
 def _words_prototype(theme, text, size, color, weight, strut):
     if not strut:
         spacing = LINE_SPACING if "\n" in text else -1  # Pango's own is too tight for a slide
-        return Text(text, font=theme.text_font, font_size=size, color=color, weight=weight, line_spacing=spacing)
-    mob = Text(f"|{text}|", font=theme.text_font, font_size=size, color=color, weight=weight)
-    mob[0].set_opacity(0)
-    mob[-1].set_opacity(0)
-    mob.original_text = text  # what it says, without the struts
+        mob = Text(left_to_right(text), font=theme.text_font, font_size=size, color=color, weight=weight,
+                   line_spacing=spacing)
+    else:
+        mob = Text(left_to_right(f"|{text}|"), font=theme.text_font, font_size=size, color=color, weight=weight)
+        mob[0].set_opacity(0)
+        mob[-1].set_opacity(0)
+    mob.original_text = text  # what it says, without the struts and direction marks
     return mob
+
+
+LEFT_TO_RIGHT_MARK = "\u200e"
+
+
+def left_to_right(text):
+    """`text` with each line starting left to right, so Pango lays it out from the left.
+
+    Pango gives a line that starts with Hebrew or Arabic a right-to-left direction and
+    aligns it to the right of a layout as wide as the frame, past the edge of the SVG
+    canvas Manim draws it on: its glyphs are cut off (a one-letter piece becomes a Text
+    with no glyphs at all). An invisible left-to-right mark first keeps every line
+    left-aligned; the right-to-left words inside it still read right to left.
+    """
+    return "\n".join(LEFT_TO_RIGHT_MARK + line for line in text.split("\n"))
 
 
 # A strutted text's box is centred between the font's ascent and descent, which sits a
