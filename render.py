@@ -12,6 +12,7 @@ import time
 
 import click
 
+from renderer.files import DISK_FULL
 from renderer.outputs import clips_directory, output_path, slug  # noqa: F401  (slug: render.slug)
 from renderer.presets import MAX_FPS, QUALITIES, quality_preset
 
@@ -308,22 +309,32 @@ def still(ctx, info, theme, layer, head, quality, **shared):
 # -- entry point ----------------------------------------------------------------------
 
 def main(argv=None):
-    """Run the command line; every user error is one line on stderr and exit status 2."""
+    """Run the command line and exit with its status: 0 done, 2 bad input (one line on stderr),
+    1 an internal error (a scene that fails, a bug), 130 interrupted."""
     from tracer.errors import UserError
 
     try:
-        cli.main(args=argv, prog_name="render.py", standalone_mode=False)
-    except click.exceptions.Exit as done:  # --help, or ctx.exit()
-        sys.exit(done.exit_code)
+        # Outside standalone mode click returns, rather than exits with, the status of a
+        # command that stops with ctx.exit() or click.exceptions.Exit (a failed scene: 1).
+        status = cli.main(args=argv, prog_name="render.py", standalone_mode=False)
     except click.ClickException as error:  # bad option, missing argument, ...
-        click.echo(f"error: {error.format_message()}", err=True)
-        sys.exit(2)
+        fail(error.format_message())
     except UserError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
+        fail(str(error))
+    except OSError as error:
+        if error.errno not in DISK_FULL:
+            raise  # anything else is a bug: its traceback, exit status 1
+        fail(f"cannot write {error.filename or 'the output'}: {os.strerror(error.errno)}")
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def fail(message):
+    """Bad input (or no room for the output): one line on stderr, exit status 2."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

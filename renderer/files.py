@@ -13,6 +13,7 @@ Private directories are removed when a render ends; those of a process that was 
 """
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import tempfile
 from contextlib import contextmanager
 
 WORK_PREFIX = ".render-"
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no room left on the disk, or in the user's quota
 _WORK_NAME = re.compile(r"^\.render-(\d+)-")
 
 
@@ -92,18 +94,51 @@ def clip_name(position, scene_name):
     return f"{position:02d}_{scene_name}.mp4"
 
 
-CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+\.mp4$")
+CLIPS_MANIFEST = ".gpt2-explainer-clips.json"
 
 
 def publish_clips(finished, clips_dir):
-    """Move the finished clips into clips_dir, and remove clips of earlier renders that this video lacks.
+    """Move the finished clips into clips_dir, and remove the clips of an earlier render that this video lacks.
 
-    Only files named like clips are removed: whatever else the user keeps there stays.
+    Only files this program wrote are removed: it lists the clips it publishes in a manifest
+    beside them (CLIPS_MANIFEST), and removes only those listed there. Whatever else is in the
+    folder stays, even a file named like a clip (the user's own 01_intro.mp4).
     """
     os.makedirs(clips_dir, exist_ok=True)
+    earlier = written_clips(clips_dir)
     published = [publish(path, os.path.join(clips_dir, os.path.basename(path))) for path in finished]
-    names = {os.path.basename(path) for path in published}
-    for name in os.listdir(clips_dir):
-        if CLIP_NAME.match(name) and name not in names:
-            os.unlink(os.path.join(clips_dir, name))
+    names = [os.path.basename(path) for path in published]
+    write_manifest(clips_dir, names)
+    for name in earlier - set(names):
+        path = os.path.join(clips_dir, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            os.unlink(path)
     return published
+
+
+def written_clips(clips_dir):
+    """The clip names the manifest in clips_dir lists: nothing when it is missing or damaged, and only
+    plain clip names (a manifest naming ../elsewhere or a folder proves nothing)."""
+    try:
+        with open(os.path.join(clips_dir, CLIPS_MANIFEST), encoding="utf-8") as file:
+            names = json.load(file).get("clips")
+    except (OSError, ValueError, AttributeError):
+        return set()
+    if not isinstance(names, list):
+        return set()
+    return {name for name in names if isinstance(name, str) and CLIP_NAME.match(name)}
+
+
+CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+\.mp4$")
+
+
+def write_manifest(clips_dir, names):
+    """List `names` as the clips this program wrote into clips_dir (written atomically)."""
+    handle, temporary = tempfile.mkstemp(dir=clips_dir, prefix=f"{WORK_PREFIX}{os.getpid()}-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump({"written by": "gpt2-explainer video", "clips": names}, file, indent=1)
+        os.replace(temporary, os.path.join(clips_dir, CLIPS_MANIFEST))
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -6,6 +6,7 @@ its parent, however the parent ends: by a stop sign, by being killed from here, 
 the parent itself is killed) by its own watchdog.
 """
 
+import errno
 import os
 import signal
 import threading
@@ -13,6 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
+from renderer.files import DISK_FULL
 from renderer.manim_run import render_clip
 from renderer.presets import Quality
 
@@ -91,6 +93,8 @@ def render_in_parallel(tasks, jobs, report=lambda event, task: None, poll_second
                     outcome, details = pipe.recv()
                 except EOFError:
                     raise SceneFailed(task.scene.name, f"its worker process died ({exit_reason(workers[pipe])})")
+                if outcome == "disk full":  # not the scene's fault: the caller says so in one line
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), details or None)
                 if outcome == "failed":
                     raise SceneFailed(task.scene.name, details.strip().splitlines()[-1], details)
                 report("done", task)
@@ -136,6 +140,10 @@ def worker_main(pipe, parent_pid):
     for task in iter(pipe.recv, None):
         try:
             render_task(task, traces)
+        except OSError as error:
+            full = error.errno in DISK_FULL
+            pipe.send(("disk full", error.filename) if full else ("failed", traceback.format_exc()))
+            return
         except BaseException:
             pipe.send(("failed", traceback.format_exc()))
             return

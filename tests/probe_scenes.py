@@ -4,6 +4,7 @@ Worker processes import this module by name (it is on sys.path through the tests
 so it imports only Manim and the scene base class, never torch.
 """
 
+import errno
 import os
 import signal
 
@@ -49,6 +50,14 @@ class BrokenScene(TraceScene):
         raise RuntimeError("this scene is broken on purpose")
 
 
+class DiskFullScene(TraceScene):
+    """Runs out of disk space halfway, as writing a frame or a segment on a full disk does."""
+
+    def construct(self):
+        self.play(Create(Circle()), run_time=0.4)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "segment.mp4")
+
+
 class KilledScene(TraceScene):
     """Its process dies mid-render, as if killed from outside (out of memory, a signal)."""
 
@@ -67,4 +76,5 @@ class StaticScene(TraceScene):
 PROBE = SceneInfo("probe", __name__, "ProbeScene", "The prompt, faded in.")
 SHAPES = SceneInfo("shapes", __name__, "ShapesScene", "A circle and a square per layer.")
 BROKEN = SceneInfo("broken", __name__, "BrokenScene", "Raises halfway.")
+DISK_FULL = SceneInfo("disk-full", __name__, "DiskFullScene", "Its disk fills up halfway.")
 KILLED = SceneInfo("killed", __name__, "KilledScene", "Its process dies halfway.")

@@ -4,6 +4,7 @@ These tests bind small probe scenes (tests/probe_scenes.py) to a real nano-sort 
 do not depend on the look of the real scenes. Everything renders at the lowest settings.
 """
 
+import errno
 import multiprocessing
 import os
 import pkgutil
@@ -15,10 +16,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from probe_scenes import (BROKEN, KILLED, PROBE, SHAPES, BrokenScene, ManyPlaysScene, ProbeScene, ShapesScene,
+from probe_scenes import (BROKEN, DISK_FULL, KILLED, PROBE, SHAPES, BrokenScene, ManyPlaysScene, ProbeScene, ShapesScene,
                           StaticScene)
 import renderer
-from renderer.files import WORK_PREFIX, sweep_stale_work
+from renderer.files import CLIPS_MANIFEST, WORK_PREFIX, publish_clips, sweep_stale_work
 from renderer.manim_run import render_clip, render_still
 from renderer.presets import QUALITIES, quality_preset
 from renderer.video import join_clips, video_info
@@ -182,3 +183,49 @@ def test_parallel_render_stops_at_a_failed_scene(nano_sort_trace_file, tmp_path,
     assert str(failure.value) == f"the scene {info.name!r} failed: {words}"
     assert multiprocessing.active_children() == []  # no worker left running
     assert not os.path.exists(tasks[1].out)
+
+
+def test_a_full_disk_in_a_worker_is_reported_as_a_full_disk(nano_sort_trace_file, tmp_path):
+    """Not as a failed scene (exit status 1, a traceback): the command line says it in one line."""
+    tasks = tasks_for([DISK_FULL], nano_sort_trace_file, tmp_path)
+    with pytest.raises(OSError) as failure:
+        render_in_parallel(tasks, jobs=1)
+    assert failure.value.errno == errno.ENOSPC and failure.value.filename == "segment.mp4"
+    assert multiprocessing.active_children() == []
+
+
+# -- a video's clips folder ---------------------------------------------------------------
+
+def finished_clips(directory, *names):
+    directory.mkdir(exist_ok=True)
+    for name in names:
+        (directory / name).write_bytes(b"clip " + name.encode())
+    return [str(directory / name) for name in names]
+
+
+def test_only_clips_this_program_wrote_are_removed(tmp_path):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "01_intro.mp4").write_text("the user's own clip, named like ours")
+    (clips / "notes.txt").write_text("the teacher's notes")
+    publish_clips(finished_clips(tmp_path / "one", "01_title.mp4", "02_tokens.mp4", "03_qkv.mp4"), str(clips))
+    assert sorted(p.name for p in clips.iterdir()) == [CLIPS_MANIFEST, "01_intro.mp4", "01_title.mp4",
+                                                       "02_tokens.mp4", "03_qkv.mp4", "notes.txt"]
+    # A second render of the same video with fewer scenes: its stale clips go, the user's files stay.
+    (clips / "03_qkv.mp4").unlink()  # the user removed one already: nothing to do for it
+    publish_clips(finished_clips(tmp_path / "two", "01_tokens.mp4"), str(clips))
+    assert sorted(p.name for p in clips.iterdir()) == [CLIPS_MANIFEST, "01_intro.mp4", "01_tokens.mp4", "notes.txt"]
+    assert (clips / "01_intro.mp4").read_text() == "the user's own clip, named like ours"
+
+
+@pytest.mark.parametrize("manifest", ['{"clips": ["../outside.mp4", "01_intro.mp4/", 7]}', "[1, 2]", "{broken",
+                                      '{"clips": "01_intro.mp4"}'])
+def test_a_damaged_manifest_removes_nothing(tmp_path, manifest):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (tmp_path / "outside.mp4").write_text("not in the clips folder")
+    (clips / "01_intro.mp4").write_text("mine")
+    (clips / CLIPS_MANIFEST).write_text(manifest)
+    publish_clips(finished_clips(tmp_path / "new", "01_title.mp4"), str(clips))
+    assert sorted(p.name for p in clips.iterdir()) == [CLIPS_MANIFEST, "01_intro.mp4", "01_title.mp4"]
+    assert (tmp_path / "outside.mp4").exists()

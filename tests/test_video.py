@@ -1,6 +1,7 @@
 """The video, still and scenes commands, run like a user runs them; bad input; interrupted renders."""
 
 import builtins
+import errno
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from PIL import Image
 
 from scenes import catalog
+from renderer.files import CLIPS_MANIFEST
 from renderer.video import video_info
 from test_cli import assert_one_line_error, run_cli
 
@@ -68,6 +70,8 @@ def test_video_from_a_saved_trace_loads_no_model(nano_sort_trace_file, tmp_path)
     clips = tmp_path / "sort" / "clips"
     clips.mkdir(parents=True)
     (clips / "05_loop.mp4").write_bytes(b"a clip from an earlier render of this video")
+    (clips / CLIPS_MANIFEST).write_text('{"clips": ["05_loop.mp4"]}')  # which that render listed as its own
+    (clips / "01_intro.mp4").write_text("the teacher's own clip, named like a clip")
     (clips / "notes.txt").write_text("the teacher's own file")
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); import render\n"
             "try:\n    render.main(sys.argv[1:])\n"
@@ -79,7 +83,8 @@ def test_video_from_a_saved_trace_loads_no_model(nano_sort_trace_file, tmp_path)
     assert "torch imported: False" in result.stdout
     assert "Loading" not in result.stderr
     assert video_info(out).duration == pytest.approx(video_info(clips / "01_title.mp4").duration, abs=0.07)
-    assert sorted(p.name for p in clips.iterdir()) == ["01_title.mp4", "notes.txt"]  # stale clip gone, file kept
+    # the earlier render's clip is gone; the teacher's files stay
+    assert sorted(p.name for p in clips.iterdir()) == [CLIPS_MANIFEST, "01_intro.mp4", "01_title.mp4", "notes.txt"]
 
 
 def test_scenes_lists_the_storyboard(capsys):
@@ -106,6 +111,57 @@ def test_still_writes_the_last_frame(capsys, nano_sort_trace_file, tmp_path, mon
     with Image.open(tmp_path / "media" / "cbabbc_title.png") as image:
         assert image.size == (1920, 1080)
     assert work_leftovers(tmp_path) == []
+
+
+# -- exit status: 1 for a failed scene, 2 for bad input or a full disk ---------------------
+
+def test_a_failed_scene_exits_with_status_1(capsys, nano_sort_trace_file, tmp_path, monkeypatch):
+    from renderer import pipeline
+    from renderer.workers import SceneFailed
+
+    def failing(*args, **kwargs):
+        raise SceneFailed("title", "RuntimeError: broken", "Traceback (most recent call last):\n  ...\n")
+
+    monkeypatch.setattr(pipeline, "render_video", failing)
+    status, _, stderr = run_cli(capsys, "video", "--trace", str(nano_sort_trace_file), "--scenes", "title",
+                                "--out", str(tmp_path / "v.mp4"))
+    assert status == 1
+    assert stderr.splitlines()[-1] == "error: the scene 'title' failed: RuntimeError: broken"
+
+
+def no_space(path="somewhere"):
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
+def test_a_full_disk_is_one_line_and_status_2(capsys, nano_sort_trace_file, tmp_path, monkeypatch):
+    from renderer import pipeline
+    from tracer import trace
+
+    def full(*args, **kwargs):
+        raise no_space(tmp_path / "x")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(trace, "save_file", full)  # the trace a video renders from, and `trace --out`
+    for command in (["video", "--model", "nano-sort", "--prompt", "CBABBC", "--scenes", "title", "--out", "v.mp4"],
+                    ["trace", "--model", "nano-sort", "--prompt", "CBABBC", "--out", "t.safetensors"]):
+        status, _, stderr = run_cli(capsys, *command)
+        assert status == 2, stderr
+        assert_one_line_error(stderr, "No space left on device")
+    monkeypatch.setattr(pipeline, "render_still", full)
+    status, _, stderr = run_cli(capsys, "still", "--trace", str(nano_sort_trace_file), "--scene", "title",
+                                "--out", "s.png")
+    assert status == 2
+    assert_one_line_error(stderr, f"cannot write {tmp_path / 'x'}: No space left on device")
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_console_script_exits_with_the_status(tmp_path):
+    script = Path(sys.executable).parent / "gpt2-explainer"
+    (tmp_path / "damaged.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{broken")
+    result = subprocess.run([str(script), "video", "--trace", str(tmp_path / "damaged.safetensors")],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "is not a readable trace file")
 
 
 # -- bad input: one line on stderr, exit status 2, no file ------------------------------
