@@ -130,9 +130,7 @@ def prepare_render(ctx, infos, suffix, default_suffix=None, clips=False):
     if prompt is None and trace_file is None:
         raise_user_error("give --prompt TEXT (or --trace FILE.safetensors to draw a saved trace)")
     saved = None if trace_file is None else load_saved_trace(ctx, trace_file)
-    if out is not None and not out.lower().endswith(suffix):
-        raise_user_error(f"--out must name a {suffix} file, not {out}")
-    out = output_path(out, prompt if saved is None else saved.prompt, default_suffix or suffix)
+    out = output_path(out, prompt if saved is None else saved.prompt, suffix, default_suffix)
     clips_dir = clips_directory(out) if clips else None
     if saved is not None:
         check_layer_head(saved, layer, head)

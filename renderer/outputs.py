@@ -19,13 +19,19 @@ def slug(prompt, limit=40):
     return words[:limit].rstrip("-") or "prompt"
 
 
-def output_path(out, prompt, suffix):
-    """The user's --out, or media/<slug><suffix>; checked writable before any work starts."""
+def output_path(out, prompt, suffix, default_suffix=None):
+    """The user's --out, which must end with `suffix`, or media/<slug><default_suffix or suffix>;
+    checked writable before any work starts (and before anything is written or opened)."""
+    if out is not None and not out.lower().endswith(suffix):
+        refuse(f"--out must name a {suffix} file, not {out}")
     if out is None:
         os.makedirs(DEFAULT_MEDIA_DIR, exist_ok=True)
-        out = os.path.join(DEFAULT_MEDIA_DIR, slug(prompt) + suffix)
+        out = os.path.join(DEFAULT_MEDIA_DIR, slug(prompt) + (default_suffix or suffix))
     if os.path.isdir(out):
         refuse(f"cannot write {out}: it is a directory")
+    if os.path.lexists(out) and not (os.path.isfile(out) or os.path.islink(out)):
+        # a device node, a FIFO, a socket: os.replace would put a regular file in its place
+        refuse(f"cannot write {out}: it is not a regular file")
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
         refuse(f"cannot write {out}: the directory {os.path.dirname(out) or parent} does not exist")

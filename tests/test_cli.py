@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 import torch
 
 import render
+from renderer.outputs import output_path
+from tracer.errors import UserError
 from tracer.trace import Trace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,12 +121,29 @@ def test_bad_options_are_refused(capsys, tiny_checkpoint, tmp_path, options, wor
 def test_unwritable_outputs_are_refused(capsys, tiny_checkpoint, tmp_path):
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
-    for out, words in [(tmp_path, "is a directory"), (tmp_path / "no" / "such" / "t.safetensors", "does not exist"),
+    (tmp_path / "dir.safetensors").mkdir()
+    for out, words in [(tmp_path / "dir.safetensors", "is a directory"), (tmp_path / "no" / "such" / "t.safetensors", "does not exist"),
                        (a_file / "t.safetensors", "does not exist")]:
         status, _, stderr = run_cli(capsys, "trace", "--model", str(tiny_checkpoint), "--prompt", "hi", "--out", str(out))
         assert status == 2
         assert_one_line_error(stderr, words)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.safetensors", "file.txt"]
+
+
+def test_an_output_that_is_not_a_regular_file_is_left_alone(capsys, tiny_checkpoint, tmp_path):
+    """A FIFO (or a device node: /dev/null) under the output's name is refused before it is opened
+    or replaced, and the suffix is required as still and video require theirs."""
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)  # opening it for writing would block: the command would hang, not fail
+    for out, words in [(fifo, "it is not a regular file"), (tmp_path / "t.txt", "--out must name a .safetensors file"),
+                       ("/dev/null", "--out must name a .safetensors file, not /dev/null")]:
+        status, _, stderr = run_cli(capsys, "trace", "--model", str(tiny_checkpoint), "--prompt", "hi", "--out", str(out))
+        assert status == 2
+        assert_one_line_error(stderr, words)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.safetensors"]
+    with pytest.raises(UserError, match="cannot write /dev/null: it is not a regular file"):
+        output_path("/dev/null", "hi", "")  # only looked at (stat), never opened
 
 
 def run_script(*args, env=None, timeout=120):

@@ -172,6 +172,7 @@ def bad_video_cases(tmp, trace_file):
     (tmp / "corrupt.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{broken")
     (tmp / "blocked.mp4").mkdir()
     (tmp / "clipsblocked").write_text("x")  # where clipsblocked.mp4's clips directory would go
+    os.mkfifo(tmp / "fifo.mp4")
     prompt = ["--model", "nano-sort", "--prompt", "CBABBC"]
     saved = ["--trace", str(trace_file)]
     return [
@@ -186,6 +187,7 @@ def bad_video_cases(tmp, trace_file):
         (saved + ["--out", str(tmp / "a-file" / "v.mp4")], "does not exist"),
         (saved + ["--out", str(tmp / "clipsblocked.mp4")], "is a file"),
         (saved + ["--out", str(tmp / "video.avi")], "--out must name a .mp4 file"),
+        (saved + ["--out", str(tmp / "fifo.mp4")], "it is not a regular file"),
         (["--trace", str(tmp / "missing.safetensors")], "trace file not found"),
         (["--trace", str(tmp / "corrupt.safetensors")], "is not a readable trace file"),
         (prompt + saved, "give either --prompt TEXT or --trace FILE.safetensors, not both"),
@@ -219,6 +221,7 @@ def test_bad_video_input_is_refused(capsys, nano_sort_trace_file, tmp_path, monk
     (["--scene", "title,tokens"], "--scene takes one scene name"),
     (["--scene", " , "], "--scene is empty: name one of title, tokens"),
     (["--scene", "title", "--out", "frame.jpg"], "--out must name a .png file"),
+    (["--scene", "title", "--out", "/dev/null"], "--out must name a .png file"),
     (["--scene", "title", "--quality", "8k"], "'8k' is not one of"),
     (["--scene", "title", "--head", "3"], "--head 3 is out of range: nano-sort has 3 heads"),
     (["--trace", "missing.safetensors", "--scene", "title"], "trace file not found"),
