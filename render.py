@@ -59,6 +59,26 @@ class SceneList(click.ParamType):
         return infos[0] if self.one else infos
 
 
+class Utf8Text(click.ParamType):
+    """Text that is valid Unicode. An argument that is not valid UTF-8 (a Latin-1 file passed as
+    --prompt "$(cat f)") reaches Python as lone surrogates, which no tokenizer or file can take."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            bad = value[error.start]
+            byte = f"byte {ord(bad) - 0xDC00:02X}" if "\udc80" <= bad <= "\udcff" else f"{bad!r}"
+            self.fail(f"it is not valid UTF-8 text ({byte} at character {error.start}): "
+                      "save the text as UTF-8 first", param, ctx)
+        return value
+
+
+PROMPT = Utf8Text()
+
+
 # --model and the generation settings, shared by every command that runs a model.
 model_options = option_group(
     click.option("--model", default="gpt2", show_default=True, metavar="gpt2|nano-sort|PATH",
@@ -72,8 +92,8 @@ model_options = option_group(
                  help="Sample only among the K most probable tokens."),
     click.option("--top-p", default=0.95, show_default=True, type=float, metavar="P",
                  help="Sample only among the most probable tokens whose probabilities add up to P."),
-    click.option("--seed", default=0, show_default=True, type=int,
-                 help="Random seed: the same seed gives the same tokens."),
+    click.option("--seed", default=0, show_default=True, type=click.IntRange(-2**63, 2**64 - 1),
+                 help="Random seed: the same seed gives the same tokens."),  # what torch's generator takes
 )
 MODEL_OPTION_NAMES = ("model", "generate", "temperature", "top_k", "top_p", "seed")
 
@@ -81,7 +101,7 @@ MODEL_OPTION_NAMES = ("model", "generate", "temperature", "top_k", "top_p", "see
 # What every render reads and draws with: --prompt or --trace, the model, the theme, the
 # layer and head to follow (their upper bounds depend on the model: checked once it is known).
 render_options = option_group(
-    click.option("--prompt", default=None, help="The text the model reads."),
+    click.option("--prompt", type=PROMPT, default=None, help="The text the model reads."),
     click.option("--trace", "trace_file", type=click.Path(dir_okay=False), default=None,
                  metavar="FILE.safetensors",
                  help="Draw a trace saved by `render.py trace` instead of running a model."),
@@ -109,7 +129,8 @@ def run_tracer(prompt, model, generate, temperature, top_k, top_p, seed):
     sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
     if not prompt.strip():
         raise_user_error("the prompt is empty: give some text with --prompt")
-    click.echo(f"Loading {model}...", err=True)
+    if sys.stderr.isatty():  # for a person waiting; a script reading stderr gets only errors, one line each
+        click.echo(f"Loading {model}...", err=True)
     from tracer.models import load_model
     from tracer.record import trace_prompt
 
@@ -185,7 +206,7 @@ def cli():
 
 
 @cli.command(short_help="Trace a prompt: save every intermediate value to a file.")
-@click.option("--prompt", required=True, help="The text the model reads.")
+@click.option("--prompt", type=PROMPT, required=True, help="The text the model reads.")
 @model_options
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.safetensors",
               help="Where to write the trace. [default: media/<prompt>.safetensors]")

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import render
+from tracer.testing import build_random_checkpoint, byte_tokenizer
 from renderer.outputs import output_path
 from tracer.errors import UserError
 from tracer.trace import Trace
@@ -75,7 +76,15 @@ def bad_checkpoints(root, tiny):
     bert = root / "bert"
     shutil.copytree(tiny, bert)
     (bert / "config.json").write_text('{"model_type": "bert"}')
-    return {not_a_checkpoint: "no config.json", corrupt: "could not load the weights",
+    no_tokenizer = root / "no-tokenizer"
+    shutil.copytree(tiny, no_tokenizer)
+    for name in ("vocab.json", "merges.txt", "tokenizer.json"):
+        (no_tokenizer / name).unlink(missing_ok=True)
+    small_vocab = build_random_checkpoint(root / "small-vocab", byte_tokenizer(), vocab_size=200, n_layer=1, n_head=1,
+                                          n_embd=8, n_positions=8)  # 256 tokens, 200 embedding rows
+    return {no_tokenizer: "has no tokenizer: it needs tokenizer.json, or vocab.json and merges.txt",
+            small_vocab: "the tokenizer has 256 tokens, but the model's vocab_size is 200",
+            not_a_checkpoint: "no config.json", corrupt: "could not load the weights",
             truncated: "could not load the weights", pickle_only: "only pickle weights", bert: "not a GPT-2 checkpoint",
             root / "missing-dir": "not a directory"}
 
@@ -90,7 +99,7 @@ def test_bad_models_are_refused(capsys, tiny_checkpoint, tmp_path):
 
 
 def assert_one_line_error(stderr, words):
-    lines = [line for line in stderr.splitlines() if not line.startswith("Loading ")]
+    lines = stderr.splitlines()
     assert len(lines) == 1, stderr
     assert lines[0].startswith("error: ") and words in lines[0], lines[0]
     assert "Traceback" not in stderr
@@ -107,6 +116,12 @@ def assert_one_line_error(stderr, words):
     (["--prompt", "hi", "--top-p", "0"], "--top-p"),
     (["--prompt", "hi", "--top-p", "1.5"], "--top-p"),
     (["--prompt", "hi", "--generate", "lots"], "'lots' is not a valid integer"),
+    (["--prompt", "hi", "--temperature", "nan"], "--temperature must be a number, got nan"),
+    (["--prompt", "hi", "--temperature", "inf"], "--temperature must be a number, got inf"),
+    (["--prompt", "hi", "--top-p", "nan"], "--top-p must be a number, got nan"),
+    (["--prompt", "hi", "--seed", str(2**64)], "Invalid value for '--seed': 18446744073709551616 is not in the range"),
+    (["--prompt", "hi", "--seed", str(-2**63 - 1), "--generate", "0"], "Invalid value for '--seed'"),
+    (["--prompt", "caf\udce9"], "'--prompt': it is not valid UTF-8 text (byte E9 at character 3)"),
     (["--prompt", "hi", "--frobnicate"], "No such option"),
     ([], "Missing option '--prompt'"),
 ])

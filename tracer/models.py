@@ -20,6 +20,7 @@ from tracer.errors import UserError, first_line
 from tracer.tokens import HuggingFaceTokens, LetterTokens
 
 NANO_SORT = "nano-sort"
+TOKENIZER_FILES = ("vocab.json", "merges.txt")  # a GPT-2 tokenizer's own files (or one tokenizer.json)
 PICKLE_WEIGHTS = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt", "pytorch_model.bin.index.json")
 # A checkpoint whose config.json carries this key (set by the tests and benchmarks that
 # build random models) is shown as "random weights" rather than "pretrained".
@@ -37,6 +38,12 @@ class LoadedModel:
     name: str
     pretrained: bool
     weights: str  # where the weights come from, in words
+
+    def __post_init__(self):
+        vocab_size = self.model.config.vocab_size
+        if len(self.tokens) > vocab_size:  # its IDs past the embedding's rows would crash the model
+            raise UserError(f"{self.name} does not fit its tokenizer: the tokenizer has {len(self.tokens)} tokens, "
+                            f"but the model's vocab_size is {vocab_size}")
 
     @property
     def n_ctx(self):
@@ -95,6 +102,10 @@ def _load_directory(path):
             raise UserError(f"{path} has only pickle weights ({pickles[0]}); pickle files can run code, so this "
                             "program loads only safetensors: convert with model.save_pretrained(dir) in transformers")
         raise UserError(f"{path} has no model.safetensors weights file")
+    if not ((directory / "tokenizer.json").is_file() or all((directory / name).is_file() for name in TOKENIZER_FILES)):
+        # transformers would build a tokenizer of one token from the config alone, which reads nothing
+        raise UserError(f"{path} has no tokenizer: it needs tokenizer.json, or {' and '.join(TOKENIZER_FILES)} "
+                        "(tokenizer.save_pretrained(dir) writes them)")
     model = _from_pretrained(path, local_files_only=True)
     tokens = HuggingFaceTokens(_tokenizer(path, local_files_only=True))
     if raw_config.get(RANDOM_WEIGHTS_KEY):

@@ -5,6 +5,7 @@ each stage (raw softmax, after temperature, after top-k and top-p), and the chos
 so the video can show how sampling reshaped the model's real distribution.
 """
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -23,6 +24,9 @@ class Sampling:
     seed: int = 0
 
     def __post_init__(self):
+        for flag, value in (("--temperature", self.temperature), ("--top-p", self.top_p)):
+            if not math.isfinite(value):  # nan slips past every comparison; inf is not JSON
+                raise UserError(f"{flag} must be a number, got {value}")
         if self.temperature < 0:
             raise UserError(f"--temperature must be 0 (greedy) or more, got {self.temperature}")
         if self.top_k < 1:

@@ -22,6 +22,9 @@ class HuggingFaceTokens:
     def encode(self, text):
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def __len__(self):  # every ID it can give, added tokens included
+        return len(self.tokenizer)
+
     def pieces(self, ids):
         return self.tokenizer.convert_ids_to_tokens(list(ids))
 
@@ -52,6 +55,9 @@ class LetterTokens:
             allowed = ", ".join(self.letters)
             raise UserError(f"this model knows only the letters {allowed} (spaces are ignored); got {shown}")
         return [self.letters.index(char) for char in letters]
+
+    def __len__(self):
+        return len(self.letters)
 
     def pieces(self, ids):
         return [self.letters[i] for i in ids]
