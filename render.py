@@ -12,7 +12,7 @@ import time
 
 import click
 
-from renderer.files import DISK_FULL
+from renderer.files import DISK_FULL, sweep_stale_work
 from renderer.outputs import clips_directory, output_path, slug  # noqa: F401  (slug: render.slug)
 from renderer.presets import MAX_FPS, QUALITIES, quality_preset
 
@@ -219,6 +219,7 @@ def trace(prompt, model, generate, temperature, top_k, top_p, seed, out):
     """
     out = output_path(out, prompt, ".safetensors")
     loaded, recorded = run_tracer(prompt, model, generate, temperature, top_k, top_p, seed)
+    sweep_stale_work(os.path.dirname(os.path.abspath(out)))  # what a killed trace left: its .trace-<pid>-*.partial
     try:
         recorded.save(out)
     except OSError as error:

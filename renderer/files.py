@@ -9,7 +9,8 @@ Two rules keep a killed or failed run harmless:
   private directory and moved into place with os.replace, which is atomic.
 
 Private directories are removed when a render ends; those of a process that was killed
-(SIGKILL leaves no chance to clean up) are removed by the next run in the same place.
+(SIGKILL leaves no chance to clean up) are removed by the next run in the same place, as
+are the partial files (`.trace-<pid>-*.partial`) of a killed `trace`.
 """
 
 import errno
@@ -22,7 +23,8 @@ from contextlib import contextmanager
 
 WORK_PREFIX = ".render-"
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no room left on the disk, or in the user's quota
-_WORK_NAME = re.compile(r"^\.render-(\d+)-")
+# a render's work directories and temporary files, and a trace's partial file (tracer/trace.py)
+_WORK_NAME = re.compile(r"^\.(?:render|trace)-(\d+)-")
 
 
 @contextmanager

@@ -161,6 +161,30 @@ def test_an_output_that_is_not_a_regular_file_is_left_alone(capsys, tiny_checkpo
         output_path("/dev/null", "hi", "")  # only looked at (stat), never opened
 
 
+def test_a_killed_trace_leaves_a_partial_file_that_the_next_one_sweeps(capsys, tiny_checkpoint, tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = tmp_path / f".trace-{dead.pid}-0a1b2c3d.partial"  # as Trace.save names it while writing
+    killed.write_bytes(b"half a trace")
+    live = tmp_path / f".trace-{os.getpid()}-4e5f6a7b.partial"  # a trace being saved right now: not ours
+    live.write_bytes(b"being written")
+    status, _, stderr = run_cli(capsys, "trace", "--model", str(tiny_checkpoint), "--prompt", "hi",
+                                "--out", str(tmp_path / "t.safetensors"))
+    assert status == 0, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "t.safetensors"]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_a_trace_file_gets_the_mode_of_an_ordinary_file(nano_sort_trace, tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        nano_sort_trace.save(tmp_path / "t.safetensors")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "t.safetensors").st_mode) == mode
+    assert os.listdir(tmp_path) == ["t.safetensors"]
+
+
 def run_script(*args, env=None, timeout=120):
     return subprocess.run([sys.executable, str(ROOT / "render.py"), *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout, cwd=ROOT)

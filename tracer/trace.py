@@ -12,7 +12,7 @@ File format (one `.safetensors` file, documented in the README):
 
 import json
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +56,23 @@ def readable_piece(raw):
     UTF-8 character on their own (part of a split Japanese character or emoji) as <E6>."""
     text = bytes(raw).decode("utf-8", errors="surrogateescape")
     return "".join(f"<{ord(c) - 0xDC00:02X}>" if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
+PARTIAL_PREFIX = ".trace-"
+
+
+def partial_file(directory):
+    """A new empty file to write a trace into before it gets its name: `.trace-<pid>-<random>.partial`,
+    so that what a killed run leaves can be told from a live run's (renderer.files.sweep_stale_work
+    removes those whose process is gone). Created with mode 0666 less the umask, as an ordinary
+    file is (tempfile's, like safetensors' own, are always 0600)."""
+    while True:
+        path = os.path.join(directory, f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.partial")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
 
 
 @dataclass
@@ -146,11 +163,11 @@ class Trace:
         # safetensors writes each array's raw buffer: a non-contiguous view would be scrambled.
         tensors = {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in self.activations.items()}
         metadata = {"trace": json.dumps(self.metadata(), ensure_ascii=False)}
-        directory = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".trace-", suffix=".partial")
-        os.close(handle)
+        temporary = partial_file(os.path.dirname(os.path.abspath(path)))
+        ordinary = os.stat(temporary).st_mode  # as created: 0666 less the umask
         try:
-            save_file(tensors, temporary, metadata=metadata)
+            save_file(tensors, temporary, metadata=metadata)  # writes a new file, always 0600
+            os.chmod(temporary, ordinary)
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)
