@@ -20,6 +20,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from tracer.errors import UserError, first_line
+from tracer.validate import DamagedTrace, check_trace
 
 FORMAT = "gpt2-explainer-trace/1"
 
@@ -162,7 +163,7 @@ class Trace:
         """Write one .safetensors file; atomic, so a crash never leaves half a file at `path`."""
         # safetensors writes each array's raw buffer: a non-contiguous view would be scrambled.
         tensors = {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in self.activations.items()}
-        metadata = {"trace": json.dumps(self.metadata(), ensure_ascii=False)}
+        metadata = {"trace": json.dumps(self.metadata(), ensure_ascii=False, allow_nan=False)}  # JSON has no NaN/inf
         temporary = partial_file(os.path.dirname(os.path.abspath(path)))
         ordinary = os.stat(temporary).st_mode  # as created: 0666 less the umask
         try:
@@ -187,11 +188,18 @@ class Trace:
         if "trace" not in header:
             raise UserError(f"{path} is a safetensors file but not a trace (no 'trace' metadata)")
         try:
-            meta = json.loads(header["trace"])
-            trace = cls(activations=activations, **{k: v for k, v in meta.items() if k != "format"})
-        except (ValueError, TypeError) as error:
+            meta = json.loads(header["trace"], parse_constant=not_json)
+            check_trace(meta, activations)
+        except ValueError as error:
             raise UserError(f"{path} has damaged trace metadata ({first_line(error)})") from None
-        missing = set(activation_names(trace.n_layers)) - set(activations)
-        if missing:
-            raise UserError(f"{path} is missing {len(missing)} activations, e.g. {sorted(missing)[0]}")
-        return trace
+        except DamagedTrace as error:
+            raise UserError(f"{path} is a damaged trace: {error}") from None
+        try:
+            return cls(activations=activations, **{k: v for k, v in meta.items() if k != "format"})
+        except TypeError as error:  # a field this version does not know
+            raise UserError(f"{path} has damaged trace metadata ({first_line(error)})") from None
+
+
+def not_json(constant):
+    """NaN and Infinity, which Python writes and reads but JSON does not have."""
+    raise ValueError(f"{constant} is not a JSON value")

@@ -1,0 +1,140 @@
+"""A trace file is checked against its own config on load: each damage is one line, exit status 2."""
+
+import json
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from test_cli import assert_one_line_error, run_cli
+from tracer.errors import UserError
+from tracer.trace import Trace, activation_names
+from tracer.validate import SHAPES, LAYER_PREFIX
+
+
+@pytest.fixture(scope="module")
+def saved(tiny_checkpoint, tmp_path_factory):
+    """A trace of a tiny model (2 layers, 4 heads, width 32, 256 tokens): 3 prompt tokens, 2 generated."""
+    from tracer.models import load_model
+    from tracer.record import trace_prompt
+
+    path = tmp_path_factory.mktemp("valid") / "trace.safetensors"
+    trace_prompt(load_model(str(tiny_checkpoint)), "abc", generate=2).save(path)
+    return path
+
+
+def read(path):
+    with safe_open(str(path), framework="np") as file:
+        return json.loads(file.metadata()["trace"]), {name: file.get_tensor(name) for name in file.keys()}
+
+
+def damaged(saved, tmp_path, change, raw_metadata=None):
+    """A copy of `saved` with change(meta, tensors) applied (or the metadata text replaced)."""
+    meta, tensors = read(saved)
+    change(meta, tensors)
+    path = tmp_path / "damaged.safetensors"
+    save_file(tensors, str(path), metadata={"trace": raw_metadata or json.dumps(meta)})
+    return path
+
+
+def assign(where, key, value):
+    def change(meta, tensors):
+        where(meta, tensors)[key] = value
+    return change
+
+
+def metadata(meta, tensors):
+    return meta
+
+
+def config(meta, tensors):
+    return meta["config"]
+
+
+def scores_with(value, row, column):
+    def change(meta, tensors):
+        tensors["blocks.1.attn.hook_attn_scores"][2, row, column] = value
+    return change
+
+
+def shorten_tokens(meta, tensors):
+    for key in ("token_ids", "tokens", "token_bytes"):
+        meta[key] = meta[key][:-1]
+    meta["steps"] = meta["steps"][:-1]
+
+
+DAMAGES = {
+    "a JSON list": (None, "[1, 2]", "the metadata is [1, 2], not a JSON object"),
+    "no config": (assign(metadata, "config", {}), None, "config has no 'n_layer'"),
+    "n_layer a string": (assign(config, "n_layer", "3"), None, "config.n_layer is '3', not an integer"),
+    "a billion layers": (assign(config, "n_layer", 10**9), None,
+                         "config.n_layer is 1000000000, but the file holds only 34 tensors"),
+    "n_head 0": (assign(config, "n_head", 0), None, "config.n_head is 0, not an integer of 1 or more"),
+    "n_head not dividing": (assign(config, "n_head", 3), None, "config.n_embd 32 does not split into 3 heads"),
+    "an empty step": (assign(metadata, "steps", [{}]), None, "steps[0] has no 'prefix_length'"),
+    "fewer steps": (lambda meta, tensors: meta["steps"].pop(), None, "it has 1 steps for 2 generated tokens"),
+    "a step's NaN": (assign(lambda meta, tensors: meta["steps"][0]["chosen"], "prob", float("nan")), None,
+                     "damaged trace metadata (NaN is not a JSON value)"),
+    "a step's infinity": (assign(lambda meta, tensors: meta["steps"][1]["sampling"], "temperature", float("inf")),
+                          None, "damaged trace metadata (Infinity is not a JSON value)"),
+    "token IDs shorter than the tensors": (shorten_tokens, None,
+                                           "hook_embed is float32 (5, 32), not float32 (4, 32) (T, d"),
+    "token ID lists of different lengths": (lambda meta, tensors: meta["token_ids"].pop(), None,
+                                            "it has 4 token IDs, 5 tokens and 5 token_bytes"),
+    "a byte of 300": (assign(lambda meta, tensors: meta["token_bytes"], 0, [300]), None,
+                      "token 0's bytes hold 300, not a byte (0 to 255)"),
+    "an ID past the vocabulary": (assign(lambda meta, tensors: meta["token_ids"], 1, 256), None,
+                                  "token 1 is 256, outside the vocabulary of 256"),
+    "a pattern of the wrong shape": (assign(lambda meta, tensors: tensors, "blocks.0.attn.hook_pattern",
+                                            np.zeros((4, 5, 4), dtype=np.float32)), None,
+                                     "blocks.0.attn.hook_pattern is float32 (4, 5, 4), not float32 (4, 5, 5)"),
+    "an embedding of the wrong width": (assign(lambda meta, tensors: tensors, "hook_embed",
+                                               np.zeros((5, 31), dtype=np.float32)), None,
+                                        "hook_embed is float32 (5, 31), not float32 (5, 32)"),
+    "float64 logits": (assign(lambda meta, tensors: tensors, "logits", np.zeros((5, 256))), None,
+                       "logits is float64 (5, 256), not float32 (5, 256)"),
+    "a missing tensor": (lambda meta, tensors: tensors.pop("blocks.1.mlp.hook_post"), None,
+                         "missing 1 activations, e.g. blocks.1.mlp.hook_post"),
+    "NaN in an activation": (lambda meta, tensors: tensors["blocks.0.hook_resid_mid"].__setitem__((1, 7), np.nan),
+                             None, "blocks.0.hook_resid_mid holds nan at (1, 7)"),
+    "+inf in the scores' future": (scores_with(np.inf, 1, 3), None, "blocks.1.attn.hook_attn_scores holds inf at (2, 1, 3)"),
+    "NaN in the scores' past": (scores_with(np.nan, 3, 1), None, "blocks.1.attn.hook_attn_scores holds nan at (2, 3, 1)"),
+    "-inf on the diagonal": (scores_with(-np.inf, 2, 2), None, "hook_attn_scores holds -inf at (2, 2, 2)"),
+    "wrong logit-lens dtype": (assign(lambda meta, tensors: tensors, "logit_lens.token_ids",
+                                      np.zeros((3, 5, 10), dtype=np.float32)), None,
+                               "logit_lens.token_ids is float32 (3, 5, 10), not int64 (3, 5, 10)"),
+}
+
+
+@pytest.mark.parametrize("name", DAMAGES)
+def test_a_damaged_trace_is_refused_in_one_line(saved, tmp_path, capsys, name):
+    change, raw_metadata, words = DAMAGES[name]
+    path = damaged(saved, tmp_path, change or (lambda meta, tensors: None), raw_metadata)
+    with pytest.raises(UserError) as refusal:
+        Trace.load(str(path))
+    assert words in str(refusal.value) and "\n" not in str(refusal.value)
+    status, _, stderr = run_cli(capsys, "still", "--scene", "title", "--trace", str(path),
+                                "--out", str(tmp_path / "s.png"))
+    assert status == 2
+    assert_one_line_error(stderr, words)
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_what_a_trace_may_hold(saved, tmp_path):
+    """The scores' masked future is -inf by design; a tensor nothing reads is left alone; the logit
+    lens (another branch's tensors) is checked when present."""
+    meta, tensors = read(saved)
+    assert np.isneginf(tensors["blocks.0.attn.hook_attn_scores"][:, 0, 1:]).all()
+
+    def extras(meta, tensors):
+        tensors["my_notes.probe"] = np.full((2, 2), np.nan, dtype=np.float32)
+        tensors["logit_lens.token_ids"] = np.zeros((3, 5, 10), dtype=np.int64)
+        tensors["logit_lens.probs"] = np.full((3, 5, 10), 0.1, dtype=np.float32)
+    trace = Trace.load(str(damaged(saved, tmp_path, extras)))
+    assert trace.n_traced == 5 and len(trace.steps) == 2
+
+
+def test_every_tensor_a_trace_holds_has_its_shape_listed():
+    for name in activation_names(3):
+        assert LAYER_PREFIX.sub("", name) in SHAPES, name

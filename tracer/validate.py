@@ -1,0 +1,227 @@
+"""Checking a trace read from a file against its own config, before anything draws it.
+
+A trace file may come from another version, an edit, a truncated copy or a made-up file, and
+the scenes trust what they read: a pattern of the wrong shape fails deep inside a softmax, an
+embedding of the wrong width draws wrong numbers without a word. So a trace is checked once,
+on load, and the first thing wrong is named in one line (`check_trace` raises DamagedTrace):
+
+1. the metadata's types (SCHEMA): a JSON object, each field of its type, down to each step's
+   candidates;
+2. its consistency: the config's sizes are positive and d divides into H heads, the token
+   lists agree in length, IDs lie in the vocabulary, bytes in 0..255, one step per
+   generated token;
+3. every tensor's shape and dtype, from the config (SHAPES, for every name of
+   tracer.trace.activation_names); tensors not listed there are left alone;
+4. the activations are finite, but for the attention scores' masked future (-inf by design).
+"""
+
+import math
+import re
+
+import numpy as np
+
+
+class DamagedTrace(Exception):
+    """What is wrong with a trace, in words (Trace.load adds the file's name)."""
+
+
+# -- 1. the metadata's types ---------------------------------------------------------------
+
+class Int:
+    """An integer (not a bool) from `low` up."""
+
+    def __init__(self, low=None):
+        self.low = low
+
+    def check(self, value, where):
+        if isinstance(value, bool) or not isinstance(value, int):
+            fail(where, value, "an integer")
+        if self.low is not None and value < self.low:
+            fail(where, value, f"an integer of {self.low} or more")
+
+
+class Number:
+    """A finite number (JSON has no NaN or infinity; Python's json reads them all the same)."""
+
+    def check(self, value, where):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            fail(where, value, "a finite number")
+
+
+BYTE = Int(0)  # and at most 255: see check_consistency
+ENTRY = {"id": Int(0), "token": str, "bytes": [BYTE], "logit": Number(), "prob": Number(),
+         "prob_temperature": Number(), "prob_final": Number()}
+STEP = {"prefix_length": Int(1), "sampling": {"temperature": Number(), "top_k": Int(1), "top_p": Number(),
+                                              "seed": Int()},
+        "kept": Int(1), "candidates": [ENTRY], "chosen": ENTRY}
+CONFIG_SIZES = ("n_layer", "n_head", "n_embd", "n_inner", "n_positions", "vocab_size", "n_params")
+SCHEMA = {"prompt": str, "tokens": [str], "token_ids": [Int(0)], "token_bytes": [[BYTE]],
+          "n_prompt_tokens": Int(1), "model": str, "config": {name: Int(1) for name in CONFIG_SIZES},
+          "pretrained": bool, "weights": str, "steps": [STEP]}
+
+
+TYPE_NAMES = {str: "a string", bool: "true or false"}
+
+
+def check_types(value, schema, where=None):
+    """`value` against `schema`: a dict (these keys at least, each checked), a one-item list (a
+    list of such items), a Python type, or an object with a check(value, where) method.
+    `where` names the value in a message (None: the metadata itself)."""
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            fail(where or "the metadata", value, "a JSON object")
+        for key, item in schema.items():
+            if key not in value:
+                raise DamagedTrace(f"{where or 'the metadata'} has no {key!r}")
+            check_types(value[key], item, key if where is None else f"{where}.{key}")
+    elif isinstance(schema, list):
+        if not isinstance(value, list):
+            fail(where, value, "a list")
+        for index, item in enumerate(value):
+            check_types(item, schema[0], f"{where}[{index}]")
+    elif isinstance(schema, type):
+        if not isinstance(value, schema) or (schema is not bool and isinstance(value, bool)):
+            fail(where, value, TYPE_NAMES[schema])
+    else:
+        schema.check(value, where)
+
+
+def fail(where, value, expected):
+    shown = repr(value) if len(repr(value)) <= 40 else f"a {type(value).__name__}"
+    raise DamagedTrace(f"{where} is {shown}, not {expected}")
+
+
+# -- 2. consistency ------------------------------------------------------------------------
+
+def check_consistency(meta):
+    config, ids, steps = meta["config"], meta["token_ids"], meta["steps"]
+    if config["n_embd"] % config["n_head"]:
+        raise DamagedTrace(f"config.n_embd {config['n_embd']} does not split into {config['n_head']} heads")
+    epsilon = config.get("layer_norm_epsilon", 1e-5)
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon < 1:
+        raise DamagedTrace(f"config.layer_norm_epsilon is {epsilon!r}, not a small positive number")
+    if not len(meta["tokens"]) == len(ids) == len(meta["token_bytes"]):
+        raise DamagedTrace(f"it has {len(ids)} token IDs, {len(meta['tokens'])} tokens and "
+                           f"{len(meta['token_bytes'])} token_bytes: one of each per token")
+    vocab = config["vocab_size"]
+    for where, entry in entries(meta):
+        if entry["id"] >= vocab:
+            raise DamagedTrace(f"{where} is {entry['id']}, outside the vocabulary of {vocab}")
+        if any(byte > 255 for byte in entry["bytes"]):
+            raise DamagedTrace(f"{where}'s bytes hold {max(entry['bytes'])}, not a byte (0 to 255)")
+    if not meta["n_prompt_tokens"] <= len(ids):
+        raise DamagedTrace(f"n_prompt_tokens is {meta['n_prompt_tokens']}, but there are {len(ids)} tokens")
+    if len(steps) != len(ids) - meta["n_prompt_tokens"]:
+        raise DamagedTrace(f"it has {len(steps)} steps for {len(ids) - meta['n_prompt_tokens']} generated tokens")
+    for index, step in enumerate(steps):
+        position = meta["n_prompt_tokens"] + index
+        if step["prefix_length"] != position or step["chosen"]["id"] != ids[position]:
+            raise DamagedTrace(f"steps[{index}] does not choose token {position} ({ids[position]})")
+        if not step["candidates"]:
+            raise DamagedTrace(f"steps[{index}].candidates is empty")
+
+
+def entries(meta):
+    """(where, {"id", "bytes"}) for every token the metadata names: the tokens, each step's candidates and choice."""
+    for index, (token_id, piece) in enumerate(zip(meta["token_ids"], meta["token_bytes"])):
+        yield f"token {index}", {"id": token_id, "bytes": piece}
+    for index, step in enumerate(meta["steps"]):
+        for rank, candidate in enumerate(step["candidates"]):
+            yield f"steps[{index}].candidates[{rank}]", candidate
+        yield f"steps[{index}].chosen", step["chosen"]
+
+
+# -- 3. shapes and dtypes ------------------------------------------------------------------
+
+def spec(*dims, dtype=np.float32):
+    return dims, np.dtype(dtype)
+
+
+# By the name without a layer's "blocks.{l}.": T tokens traced, d width, H heads, dh = d / H,
+# mlp the MLP's width, V the vocabulary, L layers, k = min(10, V). One line per tensor.
+SHAPES = {
+    "hook_embed": spec("T", "d"),
+    "hook_pos_embed": spec("T", "d"),
+    "hook_resid_pre": spec("T", "d"),
+    "ln1.hook_normalized": spec("T", "d"),
+    "attn.hook_q": spec("T", "H", "dh"),
+    "attn.hook_k": spec("T", "H", "dh"),
+    "attn.hook_v": spec("T", "H", "dh"),
+    "attn.hook_attn_scores": spec("H", "T", "T"),
+    "attn.hook_pattern": spec("H", "T", "T"),
+    "attn.hook_z": spec("T", "H", "dh"),
+    "hook_attn_out": spec("T", "d"),
+    "hook_resid_mid": spec("T", "d"),
+    "ln2.hook_normalized": spec("T", "d"),
+    "mlp.hook_pre": spec("T", "mlp"),
+    "mlp.hook_post": spec("T", "mlp"),
+    "hook_mlp_out": spec("T", "d"),
+    "hook_resid_post": spec("T", "d"),
+    "ln_final.hook_normalized": spec("T", "d"),
+    "logits": spec("T", "V"),
+    "logit_lens.token_ids": spec("L+1", "T", "k", dtype=np.int64),
+    "logit_lens.probs": spec("L+1", "T", "k"),
+}
+LAYER_PREFIX = re.compile(r"^blocks\.\d+\.")
+
+
+def dimensions(meta):
+    config = meta["config"]
+    return {"T": min(len(meta["token_ids"]), config["n_positions"]),  # generation may run past the context
+            "d": config["n_embd"], "H": config["n_head"], "dh": config["n_embd"] // config["n_head"],
+            "mlp": config["n_inner"], "V": config["vocab_size"], "L+1": config["n_layer"] + 1,
+            "k": min(10, config["vocab_size"])}
+
+
+def check_tensors(activations, names, dims):
+    """Every one of `names` present, with its shape and dtype; any other tensor listed in SHAPES too."""
+    missing = [name for name in names if name not in activations]
+    if missing:
+        raise DamagedTrace(f"it is missing {len(missing)} activations, e.g. {missing[0]}")
+    for name in listed(activations, names):
+        array = activations[name]
+        shape, dtype = SHAPES[LAYER_PREFIX.sub("", name)]
+        expected = tuple(dims[dim] for dim in shape)
+        if array.shape != expected or array.dtype != dtype:
+            raise DamagedTrace(f"{name} is {array.dtype} {array.shape}, not {dtype} {expected} "
+                               f"({', '.join(shape)} for this trace's config and tokens)")
+
+
+def listed(activations, names):
+    """The tensors SHAPES knows, in the order of `names` (the forward pass's), then the rest;
+    any other tensor is not ours to judge: nothing reads it."""
+    extras = sorted(name for name in set(activations) - set(names) if LAYER_PREFIX.sub("", name) in SHAPES)
+    return [*names, *extras]
+
+
+# -- 4. finite values ----------------------------------------------------------------------
+
+def check_finite(activations, names):
+    """No NaN or infinity, except the -inf of the attention scores' masked future (above the diagonal)."""
+    for name in listed(activations, names):
+        array = activations[name]
+        if not np.issubdtype(array.dtype, np.floating):
+            continue
+        if name.endswith("attn.hook_attn_scores"):
+            future = np.triu(np.ones(array.shape[-2:], dtype=bool), k=1)  # (T, T): j > i
+            damaged = np.isnan(array) | (array == np.inf) | (np.isneginf(array) & ~future)
+        else:
+            damaged = ~np.isfinite(array)
+        if damaged.any():
+            where = tuple(int(i) for i in np.argwhere(damaged)[0])
+            raise DamagedTrace(f"{name} holds {array[where]} at {where}: the activations must be finite numbers"
+                               + (" (only the masked future is -inf)" if "attn_scores" in name else ""))
+
+
+def check_trace(meta, activations):
+    """All four checks, in order; raises DamagedTrace at the first thing wrong."""
+    from tracer.trace import LAYER_KEYS, activation_names  # the tensors a trace must hold (trace.py imports this module)
+
+    check_types(meta, SCHEMA)
+    check_consistency(meta)
+    n_layer = meta["config"]["n_layer"]
+    if n_layer * len(LAYER_KEYS) > len(activations):  # before listing the names of a billion layers
+        raise DamagedTrace(f"config.n_layer is {n_layer}, but the file holds only {len(activations)} tensors")
+    names = activation_names(n_layer)
+    check_tensors(activations, names, dimensions(meta))
+    check_finite(activations, names)
