@@ -103,43 +103,51 @@ def publish_clips(finished, clips_dir):
     """Move the finished clips into clips_dir, and remove the clips of an earlier render that this video lacks.
 
     Only files this program wrote are removed: it lists the clips it publishes in a manifest
-    beside them (CLIPS_MANIFEST), and removes only those listed there. Whatever else is in the
-    folder stays, even a file named like a clip (the user's own 01_intro.mp4).
+    beside them (CLIPS_MANIFEST), each with its size and modification time, and removes only
+    those listed there and still unchanged. Whatever else is in the folder stays, even a file
+    named like a clip (the user's own 01_intro.mp4, or one of ours that the user rewrote).
     """
     os.makedirs(clips_dir, exist_ok=True)
+    sweep_stale_work(clips_dir)  # a manifest half-written by a killed run
     earlier = written_clips(clips_dir)
     published = [publish(path, os.path.join(clips_dir, os.path.basename(path))) for path in finished]
-    names = [os.path.basename(path) for path in published]
-    write_manifest(clips_dir, names)
-    for name in earlier - set(names):
+    write_manifest(clips_dir, {os.path.basename(path): fingerprint(path) for path in published})
+    for name, recorded in earlier.items():
         path = os.path.join(clips_dir, name)
-        if os.path.isfile(path) and not os.path.islink(path):
+        if path not in published and os.path.isfile(path) and not os.path.islink(path) \
+                and fingerprint(path) == recorded:
             os.unlink(path)
     return published
 
 
+def fingerprint(path):
+    """What tells a clip we wrote from a file put in its place since."""
+    status = os.stat(path)
+    return {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
+
+
 def written_clips(clips_dir):
-    """The clip names the manifest in clips_dir lists: nothing when it is missing or damaged, and only
-    plain clip names (a manifest naming ../elsewhere or a folder proves nothing)."""
+    """{clip name: fingerprint} as the manifest in clips_dir lists them: nothing when it is missing
+    or damaged, and only plain clip names (a manifest naming ../elsewhere or a folder proves nothing)."""
     try:
         with open(os.path.join(clips_dir, CLIPS_MANIFEST), encoding="utf-8") as file:
-            names = json.load(file).get("clips")
+            clips = json.load(file).get("clips")
     except (OSError, ValueError, AttributeError):
-        return set()
-    if not isinstance(names, list):
-        return set()
-    return {name for name in names if isinstance(name, str) and CLIP_NAME.match(name)}
+        return {}
+    if not isinstance(clips, dict):
+        return {}
+    return {name: recorded for name, recorded in clips.items() if CLIP_NAME.match(name) and isinstance(recorded, dict)}
 
 
 CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+\.mp4$")
 
 
-def write_manifest(clips_dir, names):
-    """List `names` as the clips this program wrote into clips_dir (written atomically)."""
+def write_manifest(clips_dir, clips):
+    """List `clips` ({name: fingerprint}) as those this program wrote into clips_dir (written atomically)."""
     handle, temporary = tempfile.mkstemp(dir=clips_dir, prefix=f"{WORK_PREFIX}{os.getpid()}-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump({"written by": "gpt2-explainer video", "clips": names}, file, indent=1)
+            json.dump({"written by": "gpt2-explainer video", "clips": clips}, file, indent=1)
         os.replace(temporary, os.path.join(clips_dir, CLIPS_MANIFEST))
     except BaseException:
         os.unlink(temporary)

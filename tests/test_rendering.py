@@ -213,17 +213,20 @@ def test_only_clips_this_program_wrote_are_removed(tmp_path):
                                                        "02_tokens.mp4", "03_qkv.mp4", "notes.txt"]
     # A second render of the same video with fewer scenes: its stale clips go, the user's files stay.
     (clips / "03_qkv.mp4").unlink()  # the user removed one already: nothing to do for it
+    (clips / "02_tokens.mp4").write_text("the user's edit of our clip")  # no longer ours to remove
     publish_clips(finished_clips(tmp_path / "two", "01_tokens.mp4"), str(clips))
-    assert sorted(p.name for p in clips.iterdir()) == [CLIPS_MANIFEST, "01_intro.mp4", "01_tokens.mp4", "notes.txt"]
+    assert sorted(p.name for p in clips.iterdir()) == [CLIPS_MANIFEST, "01_intro.mp4", "01_tokens.mp4",
+                                                       "02_tokens.mp4", "notes.txt"]
     assert (clips / "01_intro.mp4").read_text() == "the user's own clip, named like ours"
 
 
-@pytest.mark.parametrize("manifest", ['{"clips": ["../outside.mp4", "01_intro.mp4/", 7]}', "[1, 2]", "{broken",
-                                      '{"clips": "01_intro.mp4"}'])
+@pytest.mark.parametrize("manifest", ['{"clips": {"../outside.mp4": {"size": 23}, "01_intro.mp4/": {}}}', "[1, 2]",
+                                      "{broken", '{"clips": "01_intro.mp4"}', '{"clips": ["01_intro.mp4"]}',
+                                      '{"clips": {"01_intro.mp4": 4}}'])
 def test_a_damaged_manifest_removes_nothing(tmp_path, manifest):
     clips = tmp_path / "clips"
     clips.mkdir()
-    (tmp_path / "outside.mp4").write_text("not in the clips folder")
+    (tmp_path / "outside.mp4").write_text("not in the clips folder")  # 23 bytes
     (clips / "01_intro.mp4").write_text("mine")
     (clips / CLIPS_MANIFEST).write_text(manifest)
     publish_clips(finished_clips(tmp_path / "new", "01_title.mp4"), str(clips))

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from scenes import catalog
-from renderer.files import CLIPS_MANIFEST
+from renderer.files import CLIPS_MANIFEST, fingerprint, write_manifest
 from renderer.video import video_info
 from test_cli import assert_one_line_error, run_cli
 
@@ -70,7 +70,7 @@ def test_video_from_a_saved_trace_loads_no_model(nano_sort_trace_file, tmp_path)
     clips = tmp_path / "sort" / "clips"
     clips.mkdir(parents=True)
     (clips / "05_loop.mp4").write_bytes(b"a clip from an earlier render of this video")
-    (clips / CLIPS_MANIFEST).write_text('{"clips": ["05_loop.mp4"]}')  # which that render listed as its own
+    write_manifest(str(clips), {"05_loop.mp4": fingerprint(clips / "05_loop.mp4")})  # as that render did
     (clips / "01_intro.mp4").write_text("the teacher's own clip, named like a clip")
     (clips / "notes.txt").write_text("the teacher's own file")
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); import render\n"
