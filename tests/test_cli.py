@@ -190,6 +190,15 @@ def run_script(*args, env=None, timeout=120):
                           env={**os.environ, **(env or {})}, timeout=timeout, cwd=ROOT)
 
 
+def test_a_prompt_that_is_not_utf8_is_one_line(tmp_path):
+    """As the shell passes a Latin-1 file's text: --prompt "$(cat f)"."""
+    result = run_script("trace", "--model", "nano-sort", "--prompt", "caf\xe9".encode("latin-1"),
+                        "--out", str(tmp_path / "t.safetensors"))
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "it is not valid UTF-8 text (byte E9 at character 3)")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_offline_hub_name_says_how_to_fix(tmp_path):
     out = tmp_path / "out.safetensors"
     result = run_script("trace", "--prompt", "hi", "--model", "gpt2", "--out", str(out),
