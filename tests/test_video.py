@@ -156,13 +156,34 @@ def test_a_full_disk_is_one_line_and_status_2(capsys, nano_sort_trace_file, tmp_
     assert os.listdir(tmp_path) == []
 
 
-def test_the_console_script_exits_with_the_status(tmp_path):
-    script = Path(sys.executable).parent / "gpt2-explainer"
+FAILING_SCENE = """
+import renderer.pipeline
+from renderer.workers import SceneFailed
+
+def render_video(*args, **kwargs):
+    raise SceneFailed("title", "RuntimeError: broken")
+
+renderer.pipeline.render_video = render_video
+"""
+
+
+@pytest.mark.parametrize("damage, status, words", [("scene", 1, "error: the scene 'title' failed: RuntimeError: broken"),
+                                                   ("trace", 2, "is not a readable trace file")])
+def test_the_console_script_exits_with_the_status(nano_sort_trace_file, tmp_path, damage, status, words):
+    """The installed gpt2-explainer, running this checkout's code (PYTHONPATH: the editable install
+    may point at another checkout); a sitecustomize makes the scene fail inside it."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FAILING_SCENE)
     (tmp_path / "damaged.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{broken")
-    result = subprocess.run([str(script), "video", "--trace", str(tmp_path / "damaged.safetensors")],
-                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert result.returncode == 2
-    assert_one_line_error(result.stderr, "is not a readable trace file")
+    trace_file = nano_sort_trace_file if damage == "scene" else tmp_path / "damaged.safetensors"
+    script = Path(sys.executable).parent / "gpt2-explainer"
+    result = subprocess.run([str(script), "video", "--trace", str(trace_file), "--scenes", "title", "--out", "v.mp4"],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])})
+    assert result.returncode == status, result.stderr
+    assert words in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
+    assert not (tmp_path / "v.mp4").exists()
 
 
 # -- bad input: one line on stderr, exit status 2, no file ------------------------------
