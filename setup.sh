@@ -70,7 +70,7 @@ install_python_parts() {
 refresh_constraints() {
     local fresh
     fresh=$(mktemp -d)
-    trap 'rm -rf "$fresh"' EXIT
+    trap "rm -rf '$fresh'" EXIT  # expanded now: $fresh is local
     echo "setup: installing $TORCH_SPEC and the project into a fresh venv, without constraints"
     python3 -m venv "$fresh/venv"
     "$fresh/venv/bin/python" -m pip install -q "$TORCH_SPEC"

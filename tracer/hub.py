@@ -10,12 +10,12 @@ HF_HUB_OFFLINE mean what they mean to huggingface_hub.
 """
 
 import hashlib
-from fnmatch import fnmatch
 import os
 import re
 import socket
 import sys
 from contextlib import contextmanager
+from fnmatch import fnmatch
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -111,8 +111,9 @@ def _download_errors(name):
         raise UserError(offline_message(name)) from None
     except EntryNotFoundError as error:
         raise UserError(f"{name} on the Hugging Face hub lacks a file this program needs: {first_line(error)}") from None
-    except Exception as error:  # a dropped connection, a full disk, a server error: the next run resumes
-        raise UserError(f"the download of {name} failed ({first_line(error)}); run again to resume it") from None
+    except Exception as error:  # a dropped connection, a full disk, a server error
+        raise UserError(f"the download of {name} failed ({first_line(error)}); the files it completed stay "
+                        "cached: run again to fetch the rest") from None
 
 
 def _hub_reachable(timeout=5.0):
