@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
@@ -49,3 +50,23 @@ def build_random_checkpoint(directory, tokenizer, seed=0, **config):
     model.save_pretrained(directory, safe_serialization=True)
     tokenizer.save_pretrained(directory)
     return Path(directory)
+
+
+def build_hub_checkpoint(directory, seed=0, **config):
+    """A random GPT-2 with the real tokenizer, laid out as the hub's openai-community/gpt2 is.
+
+    Its tensors are named without the `transformer.` prefix, each block keeps the causal
+    mask GPT-2's original checkpoints carry (`h.{l}.attn.bias`, 1 x 1 x context x context),
+    and config.json does not say "random": loaded by its hub name, it meets exactly the
+    code path that GPT-2 small itself does.
+    """
+    directory = build_random_checkpoint(directory, real_gpt2_tokenizer(), seed=seed, **config)
+    settings = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    del settings[RANDOM_WEIGHTS_KEY]
+    (directory / "config.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    weights = {name.removeprefix("transformer."): tensor for name, tensor in load_file(directory / "model.safetensors").items()}
+    context = settings["n_positions"]
+    mask = torch.tril(torch.ones(context, context)).view(1, 1, context, context)
+    weights.update({f"h.{layer}.attn.bias": mask.clone() for layer in range(settings["n_layer"])})
+    save_file(weights, directory / "model.safetensors", metadata={"format": "pt"})
+    return directory
