@@ -14,6 +14,7 @@ import click
 
 from renderer.outputs import clips_directory, output_path, slug  # noqa: F401  (slug: render.slug)
 from renderer.presets import MAX_FPS, QUALITIES, quality_preset
+from scenes.strings import LANGUAGES  # a plain table: no Manim
 
 
 # -- shared options -------------------------------------------------------------------
@@ -85,6 +86,9 @@ render_options = option_group(
                  metavar="FILE.safetensors",
                  help="Draw a trace saved by `render.py trace` instead of running a model."),
     model_options,
+    click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", show_default=True,
+                 help="The language of every word on screen: en English, ja Japanese "
+                      "(numbers and tokens stay as they are)."),
     click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True),
     click.option("--layer", type=click.IntRange(min=0), default=None, metavar="L",
                  help="The layer the attention scenes follow (0 is the first). [default: chosen by a stated rule]"),
@@ -137,7 +141,7 @@ def prepare_render(ctx, infos, suffix, default_suffix=None, clips=False):
         check_layer_head(saved, layer, head)
     from renderer.preflight import check_can_render
 
-    check_can_render(infos)
+    check_can_render(infos, given["language"])
     recorded = saved or run_tracer(prompt, **{name: given[name] for name in MODEL_OPTION_NAMES})[1]
     check_layer_head(recorded, layer, head)
     return recorded, out, clips_dir
@@ -250,7 +254,7 @@ def list_scenes():
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
               help="Where to write the video; its clips go to FILE/clips/. [default: media/<prompt>.mp4]")
 @click.pass_context
-def video(ctx, theme, layer, head, scene_list, quality, fps, jobs, **shared):
+def video(ctx, language, theme, layer, head, scene_list, quality, fps, jobs, **shared):
     """Trace a prompt (or read a saved trace) and render the lecture video.
 
     Each scene is rendered in its own worker process, kept as a clip
@@ -270,8 +274,9 @@ def video(ctx, theme, layer, head, scene_list, quality, fps, jobs, **shared):
 
     started = time.monotonic()
     try:
-        clips = render_video(recorded, ctx.params["trace_file"], infos, dict(theme=theme, layer=layer, head=head),
-                             quality_preset(quality, fps), jobs, out, clips_dir)
+        options = dict(language=language, theme=theme, layer=layer, head=head)
+        clips = render_video(recorded, ctx.params["trace_file"], infos, options, quality_preset(quality, fps), jobs,
+                             out, clips_dir)
     except SceneFailed as failure:  # a bug, not bad input: its traceback, then one error line; exit 1
         if failure.details:
             click.echo(failure.details.rstrip(), err=True)
@@ -294,14 +299,14 @@ def video(ctx, theme, layer, head, scene_list, quality, fps, jobs, **shared):
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.png",
               help="Where to write the picture. [default: media/<prompt>_<scene>.png]")
 @click.pass_context
-def still(ctx, info, theme, layer, head, quality, **shared):
+def still(ctx, info, language, theme, layer, head, quality, **shared):
     """Draw one scene's last frame as a PNG: for slides, and for a quick look."""
     recorded, out, _ = prepare_render(ctx, [info], ".png", f"_{info.name}.png")
 
     from renderer.pipeline import render_last_frame
 
     preset = quality_preset(quality)
-    render_last_frame(recorded, info, dict(theme=theme, layer=layer, head=head), preset, out)
+    render_last_frame(recorded, info, dict(language=language, theme=theme, layer=layer, head=head), preset, out)
     click.echo(f"Wrote {out} ({preset.width}x{preset.height})")
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from test_cli import assert_one_line_error, run_cli
+from cli_checks import assert_one_line_error, run_cli
 from tracer.errors import UserError
 from tracer.models import load_model
 from tracer.testing import build_hub_checkpoint, build_random_checkpoint, byte_tokenizer

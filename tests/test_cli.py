@@ -8,22 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_checks import assert_one_line_error, run_cli
 
 import render
 from tracer.trace import Trace
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(capsys, *args):
-    """Run render.py in-process; returns (exit status, stdout, stderr)."""
-    try:
-        render.main(list(args))
-        status = 0
-    except SystemExit as exit_:
-        status = exit_.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_trace_command_writes_file_and_summary(capsys, gpt2_vocab_checkpoint, tmp_path):
@@ -84,13 +74,6 @@ def test_bad_models_are_refused(capsys, tiny_checkpoint, tmp_path):
         assert status == 2, path
         assert_one_line_error(stderr, words)
         assert not out.exists()
-
-
-def assert_one_line_error(stderr, words):
-    lines = [line for line in stderr.splitlines() if not line.startswith("Loading ")]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ") and words in lines[0], lines[0]
-    assert "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("options, words", [

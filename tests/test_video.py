@@ -13,7 +13,7 @@ from PIL import Image
 
 from scenes import catalog
 from renderer.video import video_info
-from test_cli import assert_one_line_error, run_cli
+from cli_checks import assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
