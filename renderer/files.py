@@ -92,7 +92,7 @@ def clip_name(position, scene_name):
     return f"{position:02d}_{scene_name}.mp4"
 
 
-CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+\.mp4$")
+CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+\.(mp4|srt|vtt)$")  # a clip and its caption files
 
 
 def publish_clips(finished, clips_dir):

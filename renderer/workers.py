@@ -13,6 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
+from renderer.captions import cues_path
 from renderer.manim_run import render_clip
 from renderer.presets import Quality
 
@@ -149,7 +150,7 @@ def render_task(task, traces):
     if task.trace_path not in traces:
         traces[task.trace_path] = Trace.load(task.trace_path)
     scene_class = task.scene.load().bind(traces[task.trace_path], SceneOptions(**task.options))
-    render_clip(scene_class, task.out, task.quality)
+    render_clip(scene_class, task.out, task.quality, cues_out=cues_path(task.out))
 
 
 def exit_when_orphaned(parent_pid, interval=0.5):

@@ -38,6 +38,7 @@ class SceneOptions:
     layer: int | None = None  # the layer and head the attention deep dive follows
     head: int | None = None  # (None: chosen by a stated rule)
     pace: float = 1.0  # multiplies every run_time and wait
+    on_screen_captions: bool = True  # False: the caption line is not drawn (it still times the caption files)
 
 
 class TraceScene(Scene):
@@ -62,6 +63,7 @@ class TraceScene(Scene):
         self.theme = get_theme(self.options.theme)
         self.camera.background_color = self.theme.background
         self.caption = None
+        self.caption_cues = []  # (time it appears, text) of every caption line: the caption files' cues
 
     # -- time: every run_time and wait scales with the pace ------------------------------
 
@@ -151,12 +153,22 @@ class TraceScene(Scene):
 
     def set_caption(self, text, run_time=0.7):
         """Say what the beat is about: replace the bottom caption line with `text` (the old
-        one leaves before the new one comes, so two sentences never blur together)."""
+        one leaves before the new one comes, so two sentences never blur together). The
+        line is recorded with the time it appears, for the caption files; without on-screen
+        captions it takes the same time and draws nothing, so both videos run alike."""
+        drawn = self.options.on_screen_captions
+        if self.caption_cues:
+            if drawn:
+                self.play(Fade(self.caption, appear=False), run_time=run_time * 0.4)
+            else:
+                self.wait(run_time * 0.4)
+        self.caption_cues.append((self.renderer.time, text))
+        if not drawn:
+            self.wait(run_time * 0.6)
+            return None
         new = words(self.theme, text, size=self.caption_size, color=self.theme.text)
         fit_within(new, width=self.content_width)
         new.move_to([0, self.bottom + new.height / 2, 0])
-        if self.caption is not None:
-            self.play(Fade(self.caption, appear=False), run_time=run_time * 0.4)
         self.play(Fade(new, shift=0.15 * UP), run_time=run_time * 0.6)
         self.caption = new
         return new
