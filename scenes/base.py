@@ -95,9 +95,10 @@ class TraceScene(Scene):
         """A Text of the string table's `key` in the theme's text font."""
         return words(self.theme, self.say(key, **values), size=size, color=color, strut=strut)
 
-    def piece(self, index):
-        """Token `index` as chips and labels show it (spaces as ␣, emoji as code points)."""
-        return piece_label(self.trace.token_text(index))
+    def piece(self, index, whole=False):
+        """Token `index` as chips and labels show it (spaces as ␣, emoji as code points; a
+        long piece cut with "…" unless `whole`: see kit.tokens.PIECE_COLUMNS)."""
+        return piece_label(self.trace.token_text(index), whole=whole)
 
     def candidate_label(self, entry):
         """A predicted token's label: its piece, or its ID when the Trace never saw the piece."""
@@ -335,7 +336,8 @@ class HeadScene(LayerScene):
     def token_grid(self, widest, sum_header=None):
         """A TokenGrid over the window, filling the room between the heading and the caption.
         When its numbers are so wide that every token would not fit legibly (a trained
-        model's large dot products), the window narrows to the first and the last tokens."""
+        model's large dot products), the window narrows to the first and the last tokens,
+        two fewer at a time, until the grid is legible (or only the first and 3 last remain)."""
         region = (self.left_edge(), self.right_edge(), self.content_top(), self.caption_top() + 0.05)
 
         def build():
@@ -343,9 +345,13 @@ class HeadScene(LayerScene):
                              sum_header=sum_header)
 
         grid = build()
-        if grid.scale < self.min_grid_scale and len(self.indices) > self.window_tail + 2:
-            self.indices = window(self.n_tokens, 0, head=1, tail=self.window_tail)
-            grid = build()
+        tail = min(self.window_tail, self.n_tokens - 2)
+        while grid.scale < self.min_grid_scale and tail >= 3:
+            narrower = window(self.n_tokens, 0, head=1, tail=tail)
+            if len(narrower) < len(self.indices):
+                self.indices = narrower
+                grid = build()
+            tail -= 2
         return grid
 
     def grid_numbers(self, grid, matrix, kind, where=None, fmt=fmt_value, color=None):
