@@ -28,7 +28,7 @@ from scenes.kit.text import display_text, fit_within, words, wrap_columns
 from scenes.kit.tokens import piece_label, window
 from scenes.strings import say
 from scenes.theme import get_theme
-from scenes.views import LayerView, choose_head
+from scenes.views import LayerView, choose_head, head_behaviour
 
 
 @dataclass(frozen=True)
@@ -306,10 +306,12 @@ class LayerScene(TraceScene):
         return heading
 
     def why_line(self):
-        """Which layer and head the deep dive follows, and why (the rule, or the user's
-        choice): under the heading of the deep dive's first scenes."""
+        """Which layer and head the deep dive follows, why (the rule, or the user's choice),
+        and what the head does: under the heading of the deep dive's first scenes."""
         key = "attention.why_rule" if self.choice.by_rule else "attention.why_user"
-        line = self.words(key, size=22, color=self.theme.muted, layer=self.layer, head=self.head)
+        word, share = head_behaviour(self.layer_view.patterns[self.head], self.trace.token_ids[: self.n_tokens])
+        does = self.say(f"head.{word}", percent=f"{round(100 * share)}%")
+        line = self.words(key, size=22, color=self.theme.muted, layer=self.layer, head=self.head, does=does)
         fit_within(line, width=self.content_width)
         return self.align_left(line, self.top - 0.85)
 

@@ -78,9 +78,14 @@ STRINGS = {
         "attention.tag_layer": "layer {layer}",
         "attention.corner": "query ↓   key →",
         "attention.hidden_tokens": "⋮ {n_hidden} more",
-        "attention.why_rule": "Following layer {layer}, head {head}, chosen by a rule: the most focused head "
-                              "(its attention is the least uniform).",
-        "attention.why_user": "Following layer {layer}, head {head}, as chosen with --layer and --head.",
+        "attention.why_rule": "Layer {layer}, head {head}, the most focused head (a stated rule): {does}.",
+        "attention.why_user": "Layer {layer}, head {head}, as chosen with --layer and --head: {does}.",
+        "head.previous": "it looks at the token just before ({percent} of its attention)",
+        "head.first": "it mostly looks at the first token ({percent} of its attention)",
+        "head.self": "each token looks at itself ({percent} of its attention)",
+        "head.induction": "it looks at the token after an earlier copy of this one ({percent} of its attention)",
+        "head.one": "each token puts most of its attention on one other token ({percent} on average)",
+        "head.spread": "its attention is spread over several tokens (the largest share averages {percent})",
         # -- layernorm ----------------------------------------------------------------
         "layernorm.heading": "LayerNorm",
         "layernorm.normalised": "(x − mean) ÷ spread",

@@ -73,9 +73,14 @@ JA = {
     "attention.tag_layer": "第{layer}層",
     "attention.corner": "クエリ ↓   キー →",
     "attention.hidden_tokens": "⋮ 他{n_hidden}個",
-    "attention.why_rule": "第{layer}層のヘッド{head}を追います。規則で選んだ、最も集中したヘッド"
-                          "（アテンションが最も偏っている）です。",
-    "attention.why_user": "第{layer}層のヘッド{head}を追います（--layer と --head で指定）。",
+    "attention.why_rule": "第{layer}層・ヘッド{head}（規則で選んだ、最も集中したヘッド）：{does}。",
+    "attention.why_user": "第{layer}層・ヘッド{head}（--layer と --head で指定）：{does}。",
+    "head.previous": "直前のトークンを見ている（アテンションの{percent}）",
+    "head.first": "主に最初のトークンを見ている（アテンションの{percent}）",
+    "head.self": "各トークンが自分自身を見ている（アテンションの{percent}）",
+    "head.induction": "前に出た同じトークンの、次のトークンを見ている（アテンションの{percent}）",
+    "head.one": "各トークンが別の1つのトークンに集中している（平均{percent}）",
+    "head.spread": "アテンションは複数のトークンに分散している（最大の割合は平均{percent}）",
     # -- layernorm ----------------------------------------------------------------
     "layernorm.heading": "LayerNorm（層正規化）",
     "layernorm.normalised": "(x − 平均) ÷ 標準偏差",
