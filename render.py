@@ -62,8 +62,8 @@ class SceneList(click.ParamType):
 # --model and the generation settings, shared by every command that runs a model.
 model_options = option_group(
     click.option("--model", default="gpt2", show_default=True, metavar="gpt2|nano-sort|PATH",
-                 help="GPT-2 small from the Hugging Face hub (downloaded once), the bundled "
-                      "offline sorting model, or a local GPT-2 checkpoint directory."),
+                 help="GPT-2 small from the Hugging Face hub (downloaded once; also gpt2-medium, gpt2-large, "
+                      "gpt2-xl), the bundled offline sorting model, or a local GPT-2 checkpoint directory."),
     click.option("--generate", default=0, show_default=True, type=int, metavar="N",
                  help="How many tokens to generate after the prompt, one at a time."),
     click.option("--temperature", default=0.8, show_default=True, type=float, metavar="T",

@@ -39,10 +39,11 @@ TRICKY_PROMPTS = {
 
 # The traces every catalog scene is checked on, by the name conftest.py's scene_trace knows:
 # nano-sort, a small GPT-2-vocabulary model, GPT-2 small's shape with random and with real-scale
-# numbers (logits near -140, attention sinks, a residual dimension at 3000), the tricky prompts;
+# numbers (logits near -140, attention sinks, a residual dimension at 3000), XL's 48 layers and
+# 25 heads, and the tricky prompts;
 # in English on all of them, in Japanese (wider text, no spaces to wrap at) on nano-sort and
 # the tricky prompts.
-SCENE_TRACES = ["nano_sort_trace", "gpt2_trace", "gpt2_twelve_trace", "gpt2_scale_trace",
+SCENE_TRACES = ["nano_sort_trace", "gpt2_trace", "gpt2_twelve_trace", "gpt2_scale_trace", "gpt2_xl_shape_trace",
                 *(f"tricky:{name}" for name in TRICKY_PROMPTS)]
 LANGUAGE_TRACES = {"en": SCENE_TRACES, "ja": ["nano_sort_trace", *(f"tricky:{name}" for name in TRICKY_PROMPTS)]}
 
