@@ -27,12 +27,16 @@ def test_every_table_has_the_same_keys_and_placeholders(language):
 
 def test_japanese_is_written_in_japanese():
     """No English left in the Japanese table: every string with words in it (placeholders
-    aside, "ID {token_id}" has none) has kana or kanji."""
+    aside, "ID {token_id}" has none) has kana or kanji; a formula (GELU's) is the same in
+    both languages."""
     def letters(text):
         return sum(c.isalpha() for c in re.sub(r"\{[^}]*\}", "", text))
 
+    def japanese(text):
+        return any("\u3040" <= c <= "\u9fff" for c in text)
+
     untranslated = [key for key, text in STRINGS["ja"].items()
-                    if letters(text) >= 4 and not any("\u3040" <= c <= "\u9fff" for c in text)]
+                    if letters(text) >= 4 and ".formula" not in key and not japanese(text)]
     assert not untranslated, untranslated
 
 
