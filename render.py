@@ -15,6 +15,7 @@ import click
 from renderer.files import DISK_FULL, sweep_stale_work
 from renderer.outputs import clips_directory, output_path, slug  # noqa: F401  (slug: render.slug)
 from renderer.presets import MAX_FPS, QUALITIES, quality_preset
+from scenes.strings import LANGUAGES  # a plain table: no Manim
 
 
 # -- shared options -------------------------------------------------------------------
@@ -82,8 +83,8 @@ PROMPT = Utf8Text()
 # --model and the generation settings, shared by every command that runs a model.
 model_options = option_group(
     click.option("--model", default="gpt2", show_default=True, metavar="gpt2|nano-sort|PATH",
-                 help="GPT-2 small from the Hugging Face hub (downloaded once), the bundled "
-                      "offline sorting model, or a local GPT-2 checkpoint directory."),
+                 help="GPT-2 small from the Hugging Face hub (downloaded once; also gpt2-medium, gpt2-large, "
+                      "gpt2-xl), the bundled offline sorting model, or a local GPT-2 checkpoint directory."),
     click.option("--generate", default=0, show_default=True, type=int, metavar="N",
                  help="How many tokens to generate after the prompt, one at a time."),
     click.option("--temperature", default=0.8, show_default=True, type=float, metavar="T",
@@ -96,6 +97,7 @@ model_options = option_group(
                  help="Random seed: the same seed gives the same tokens."),  # what torch's generator takes
 )
 MODEL_OPTION_NAMES = ("model", "generate", "temperature", "top_k", "top_p", "seed")
+SCENE_OPTION_NAMES = ("language", "theme", "on_screen_captions", "layer", "head")  # scenes.base.SceneOptions
 
 
 # What every render reads and draws with: --prompt or --trace, the model, the theme, the
@@ -106,7 +108,13 @@ render_options = option_group(
                  metavar="FILE.safetensors",
                  help="Draw a trace saved by `render.py trace` instead of running a model."),
     model_options,
+    click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", show_default=True,
+                 help="The language of every word on screen: en English, ja Japanese "
+                      "(numbers and tokens stay as they are)."),
     click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True),
+    click.option("--on-screen-captions/--no-on-screen-captions", default=True, show_default=True,
+                 help="Draw each beat's caption line at the bottom (off: for a lecturer who narrates; "
+                      "the layout keeps its place and the caption files are still written)."),
     click.option("--layer", type=click.IntRange(min=0), default=None, metavar="L",
                  help="The layer the attention scenes follow (0 is the first). [default: chosen by a stated rule]"),
     click.option("--head", type=click.IntRange(min=0), default=None, metavar="H",
@@ -157,10 +165,15 @@ def prepare_render(ctx, infos, suffix, default_suffix=None, clips=False):
         check_layer_head(saved, layer, head)
     from renderer.preflight import check_can_render
 
-    check_can_render(infos)
+    check_can_render(infos, given["language"])
     recorded = saved or run_tracer(prompt, **{name: given[name] for name in MODEL_OPTION_NAMES})[1]
     check_layer_head(recorded, layer, head)
     return recorded, out, clips_dir
+
+
+def scene_options(given):
+    """The keyword arguments of scenes.base.SceneOptions, from the command's options."""
+    return {name: given[name] for name in SCENE_OPTION_NAMES}
 
 
 def load_saved_trace(ctx, trace_file):
@@ -270,8 +283,10 @@ def list_scenes():
               help="Scenes rendered at once, each in its own process. [default: one per CPU core]")
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
               help="Where to write the video; its clips go to FILE/clips/. [default: media/<prompt>.mp4]")
+@click.option("--captions/--no-captions", default=True, show_default=True,
+              help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video (and each clip).")
 @click.pass_context
-def video(ctx, theme, layer, head, scene_list, quality, fps, jobs, **shared):
+def video(ctx, scene_list, quality, fps, jobs, captions, **shared):
     """Trace a prompt (or read a saved trace) and render the lecture video.
 
     Each scene is rendered in its own worker process, kept as a clip
@@ -291,8 +306,8 @@ def video(ctx, theme, layer, head, scene_list, quality, fps, jobs, **shared):
 
     started = time.monotonic()
     try:
-        clips = render_video(recorded, ctx.params["trace_file"], infos, dict(theme=theme, layer=layer, head=head),
-                             quality_preset(quality, fps), jobs, out, clips_dir)
+        clips, subtitles = render_video(recorded, ctx.params["trace_file"], infos, scene_options(ctx.params),
+                                        quality_preset(quality, fps), jobs, out, clips_dir, captions)
     except SceneFailed as failure:  # a bug, not bad input: its traceback, then one error line; exit 1
         if failure.details:
             click.echo(failure.details.rstrip(), err=True)
@@ -301,7 +316,10 @@ def video(ctx, theme, layer, head, scene_list, quality, fps, jobs, **shared):
     info = video_info(out)
     click.echo(f"Wrote {out}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s of video, "
                f"rendered in {minutes(time.monotonic() - started)}")
-    click.echo(f"Clips ({len(clips)}):")
+    if subtitles:
+        click.echo(f"Captions: {', '.join(subtitles)}")
+    n_clips = sum(clip.endswith(".mp4") for clip in clips)
+    click.echo(f"Clips ({n_clips}{', with their caption files' if subtitles else ''}):")
     for clip in clips:
         click.echo(f"  {clip}")
 
@@ -315,14 +333,14 @@ def video(ctx, theme, layer, head, scene_list, quality, fps, jobs, **shared):
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.png",
               help="Where to write the picture. [default: media/<prompt>_<scene>.png]")
 @click.pass_context
-def still(ctx, info, theme, layer, head, quality, **shared):
+def still(ctx, info, quality, **shared):
     """Draw one scene's last frame as a PNG: for slides, and for a quick look."""
     recorded, out, _ = prepare_render(ctx, [info], ".png", f"_{info.name}.png")
 
     from renderer.pipeline import render_last_frame
 
     preset = quality_preset(quality)
-    render_last_frame(recorded, info, dict(theme=theme, layer=layer, head=head), preset, out)
+    render_last_frame(recorded, info, scene_options(ctx.params), preset, out)
     click.echo(f"Wrote {out} ({preset.width}x{preset.height})")
 
 

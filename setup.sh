@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up: the system libraries Manim needs, then .venv with this project
 # installed in editable mode. Safe to run again: it only does what is missing.
+# Every Python package comes at the version pinned in constraints.txt (the lock file);
+# `bash setup.sh --refresh-constraints` rewrites that file from a fresh install.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -9,6 +11,8 @@ APT_PACKAGES="libcairo2-dev libpango1.0-dev pkg-config ffmpeg fonts-noto-cjk"
 # pull a multi-gigabyte CUDA build. This pin takes the CPU build where one lies on disk
 # (pip's find-links); elsewhere it is an ordinary install. An installed torch is kept.
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
+# The lock file: every package set-up installs, but torch (TORCH_SPEC pins it), at one version.
+CONSTRAINTS=constraints.txt
 
 missing_system_parts() {
     command -v pkg-config >/dev/null 2>&1 || echo pkg-config
@@ -50,17 +54,41 @@ install_python_parts() {
     local stamp
     if ! .venv/bin/python -c 'import torch' >/dev/null 2>&1; then
         echo "setup: installing $TORCH_SPEC"
-        .venv/bin/python -m pip install -q "$TORCH_SPEC"
+        .venv/bin/python -m pip install -q -c "$CONSTRAINTS" "$TORCH_SPEC"
     fi
-    # Reinstall the project only when pyproject.toml changed since the last set-up.
-    stamp=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    # Reinstall the project only when pyproject.toml or the lock file changed since the last set-up.
+    stamp=$(cat pyproject.toml "$CONSTRAINTS" | sha256sum | cut -d' ' -f1)
     if [ "$(cat .venv/.project-installed 2>/dev/null)" != "$stamp" ]; then
-        echo "setup: installing the project and its dependencies into .venv"
-        .venv/bin/python -m pip install -q -e ".[dev]"
+        echo "setup: installing the project and its dependencies into .venv (versions from $CONSTRAINTS)"
+        .venv/bin/python -m pip install -q -c "$CONSTRAINTS" -e ".[dev]"
         echo "$stamp" > .venv/.project-installed
     fi
 }
 
+# A fresh venv, the newest versions that pyproject.toml allows, and their list as the new lock
+# file. Run it to move to newer versions or after a dependency changes; then run the tests.
+refresh_constraints() {
+    local fresh
+    fresh=$(mktemp -d)
+    trap "rm -rf '$fresh'" EXIT  # expanded now: $fresh is local
+    echo "setup: installing $TORCH_SPEC and the project into a fresh venv, without constraints"
+    python3 -m venv "$fresh/venv"
+    "$fresh/venv/bin/python" -m pip install -q "$TORCH_SPEC"
+    "$fresh/venv/bin/python" -m pip install -q -e ".[dev]"
+    {
+        echo "# The lock file: every Python package that setup.sh installs, at the version the tests passed with."
+        echo "# setup.sh passes it to pip (-c $CONSTRAINTS). torch is not listed: setup.sh installs it first"
+        echo "# and alone, pinned by TORCH_SPEC. Written by \`bash setup.sh --refresh-constraints\`."
+        "$fresh/venv/bin/python" -m pip freeze --all --exclude-editable | grep -v -i -E '^(pip|torch)([=@ ]|$)'
+    } > "$CONSTRAINTS.new"
+    mv "$CONSTRAINTS.new" "$CONSTRAINTS"
+    echo "setup: wrote $CONSTRAINTS ($(grep -c -v '^#' "$CONSTRAINTS") packages); run bash setup.sh, then the tests"
+}
+
+if [ "${1:-}" = "--refresh-constraints" ]; then
+    refresh_constraints
+    exit 0
+fi
 install_system_parts
 create_venv
 install_python_parts

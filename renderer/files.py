@@ -139,7 +139,7 @@ def written_clips(clips_dir):
     return {name: recorded for name, recorded in clips.items() if CLIP_NAME.match(name) and isinstance(recorded, dict)}
 
 
-CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+\.mp4$")
+CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+\.(mp4|srt|vtt)$")  # a clip and its caption files
 
 
 def write_manifest(clips_dir, clips):

@@ -7,6 +7,7 @@ Manim is imported only when a render starts.
 
 import os
 
+from renderer.captions import save_cues, scene_cues
 from renderer.files import private_directory, publish
 from renderer.presets import Quality, quality_preset
 
@@ -36,7 +37,7 @@ def manim_settings(work, quality, output_name, still):
 
 
 def render_with_manim(scene_class, work, quality, output_name, still):
-    """Render `scene_class` into `work`; returns the path Manim wrote."""
+    """Render `scene_class` into `work`; returns the path Manim wrote and the rendered scene."""
     from manim import config, tempconfig
 
     settings = manim_settings(work, quality, output_name, still)
@@ -49,18 +50,24 @@ def render_with_manim(scene_class, work, quality, output_name, still):
     if not os.path.isfile(written):
         raise RuntimeError(f"{scene_class.__name__} wrote no {'image' if still else 'video'} "
                            "(a scene must play at least one animation or wait)")
-    return written
+    return written, scene
 
 
-def render_clip(scene_class, out, quality="low", fps=None):
-    """Render one bound scene to the MP4 file `out`; returns `out`."""
+def render_clip(scene_class, out, quality="low", fps=None, cues_out=None):
+    """Render one bound scene to the MP4 file `out`; returns `out`. With `cues_out`, the
+    caption lines the scene showed, and when, go there too (see captions.py)."""
     quality = quality if isinstance(quality, Quality) else quality_preset(quality, fps)
     with private_directory(os.path.dirname(os.path.abspath(out))) as work:
-        return publish(render_with_manim(scene_class, work, quality, "clip", still=False), out)
+        written, scene = render_with_manim(scene_class, work, quality, "clip", still=False)
+        if cues_out is not None:
+            cues = os.path.join(work, "clip.cues.json")
+            save_cues(scene_cues(scene, scene.renderer.time), cues)
+            publish(cues, cues_out)
+        return publish(written, out)
 
 
 def render_still(scene_class, out, quality="high"):
     """Write the last frame of one bound scene as the PNG file `out` (animations skipped)."""
     quality = quality if isinstance(quality, Quality) else quality_preset(quality)
     with private_directory(os.path.dirname(os.path.abspath(out))) as work:
-        return publish(render_with_manim(scene_class, work, quality, "still", still=True), out)
+        return publish(render_with_manim(scene_class, work, quality, "still", still=True)[0], out)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import click
 
+from renderer.captions import caption_clips_and_video
 from renderer.files import clip_name, private_directory, publish, publish_clips, sweep_stale_work
 from renderer.manim_run import render_still
 from renderer.progress import Progress
@@ -38,7 +39,7 @@ def interrupt_on_sigterm():
         signal.signal(signal.SIGTERM, previous)
 
 
-def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips_dir):
+def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips_dir, captions=True):
     """Render every scene in worker processes, join the clips, then put the files in place.
 
     `recorded` is the Trace (saved for the workers unless `trace_file` already holds it),
@@ -46,8 +47,9 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
     scenes.base.SceneOptions, `jobs` the most worker processes (None: one per core; never
     more than scenes). Everything is written inside a private work directory beside `out`;
     the clips and the video are moved to their final names (atomically) only once all of
-    them are complete. Raises workers.SceneFailed if a scene fails. Returns the published
-    clip paths.
+    them are complete; with `captions`, each with its caption files (.srt and .vtt, see
+    captions.py). Raises workers.SceneFailed if a scene fails. Returns the published clip
+    paths (with their caption files) and the video's caption files.
     """
     jobs = min(jobs or usable_cores(), len(infos))
     parent = os.path.dirname(os.path.abspath(out))
@@ -66,10 +68,14 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
             render_in_parallel(tasks, jobs, progress.report)
         finally:
             progress.close()
-        joined = join_clips([task.out for task in tasks], os.path.join(work, "video.mp4"))
-        clips = publish_clips([task.out for task in tasks], clips_dir)
+        finished = [task.out for task in tasks]
+        joined = join_clips(finished, os.path.join(work, "video.mp4"))
+        clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
+        clips = publish_clips(finished + clip_captions, clips_dir)
+        video_captions = [publish(path, os.path.splitext(out)[0] + os.path.splitext(path)[1])
+                          for path in video_captions]
         publish(joined, out)
-    return clips
+    return clips, video_captions
 
 
 def render_last_frame(recorded, info, options, quality, out):

@@ -14,6 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
+from renderer.captions import cues_path
 from renderer.files import DISK_FULL
 from renderer.manim_run import render_clip
 from renderer.presets import Quality
@@ -157,7 +158,7 @@ def render_task(task, traces):
     if task.trace_path not in traces:
         traces[task.trace_path] = Trace.load(task.trace_path)
     scene_class = task.scene.load().bind(traces[task.trace_path], SceneOptions(**task.options))
-    render_clip(scene_class, task.out, task.quality)
+    render_clip(scene_class, task.out, task.quality, cues_out=cues_path(task.out))
 
 
 def exit_when_orphaned(parent_pid, interval=0.5):

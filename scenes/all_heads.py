@@ -16,7 +16,8 @@ from scenes.kit.vectors import MatrixBlock, VectorRow
 
 
 class AllHeadsScene(HeadScene):
-    max_columns = 6  # heatmaps per row of the overview
+    max_columns = 6  # heatmaps per row of the overview ...
+    max_rows = 3  # ... unless more rows than this would be needed (GPT-2 XL's 25 heads: 9 per row)
     head_label_size = 20
     label_size = 20
     label_width = 1.8
@@ -65,7 +66,7 @@ class AllHeadsScene(HeadScene):
         """One heatmap per head (the shown tokens; the masked future blank), labelled; the
         head the deep dive follows outlined."""
         n_heads = self.trace.n_heads
-        columns = min(n_heads, self.max_columns)
+        columns = min(n_heads, max(self.max_columns, math.ceil(n_heads / self.max_rows)))
         rows = math.ceil(n_heads / columns)
         top, bottom = self.content_top() - 0.1, self.caption_top() + 0.1
         gap_x, label_room = 0.45, 0.45
@@ -87,6 +88,7 @@ class AllHeadsScene(HeadScene):
                               self.theme.panel_edge, stroke_width=4 if chosen else 1.5).move_to([x, y, 0])
             label = self.words("heads.head", size=self.head_label_size,
                                color=self.theme.accent if chosen else self.theme.muted, head=h)
+            fit_within(label, width=side + gap_x - 0.1)  # never wider than its picture and the gap
             label.next_to(frame, DOWN, buff=0.1)
             pictures.append(Group(image, frame, label))
         legend = self.pattern_legend()

@@ -28,7 +28,7 @@ from scenes.kit.text import display_text, fit_within, words, wrap_columns
 from scenes.kit.tokens import piece_label, window
 from scenes.strings import say
 from scenes.theme import get_theme
-from scenes.views import LayerView, choose_head
+from scenes.views import LayerView, choose_head, head_behaviour
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class SceneOptions:
     layer: int | None = None  # the layer and head the attention deep dive follows
     head: int | None = None  # (None: chosen by a stated rule)
     pace: float = 1.0  # multiplies every run_time and wait
+    on_screen_captions: bool = True  # False: the caption line is not drawn (it still times the caption files)
 
 
 class TraceScene(Scene):
@@ -62,6 +63,7 @@ class TraceScene(Scene):
         self.theme = get_theme(self.options.theme)
         self.camera.background_color = self.theme.background
         self.caption = None
+        self.caption_cues = []  # (time it appears, text) of every caption line: the caption files' cues
 
     # -- time: every run_time and wait scales with the pace ------------------------------
 
@@ -93,9 +95,10 @@ class TraceScene(Scene):
         """A Text of the string table's `key` in the theme's text font."""
         return words(self.theme, self.say(key, **values), size=size, color=color, strut=strut)
 
-    def piece(self, index):
-        """Token `index` as chips and labels show it (spaces as ␣, emoji as code points)."""
-        return piece_label(self.trace.token_text(index))
+    def piece(self, index, whole=False):
+        """Token `index` as chips and labels show it (spaces as ␣, emoji as code points; a
+        long piece cut with "…" unless `whole`: see kit.tokens.PIECE_COLUMNS)."""
+        return piece_label(self.trace.token_text(index), whole=whole)
 
     def candidate_label(self, entry):
         """A predicted token's label: its piece, or its ID when the Trace never saw the piece."""
@@ -151,12 +154,22 @@ class TraceScene(Scene):
 
     def set_caption(self, text, run_time=0.7):
         """Say what the beat is about: replace the bottom caption line with `text` (the old
-        one leaves before the new one comes, so two sentences never blur together)."""
+        one leaves before the new one comes, so two sentences never blur together). The
+        line is recorded with the time it appears, for the caption files; without on-screen
+        captions it takes the same time and draws nothing, so both videos run alike."""
+        drawn = self.options.on_screen_captions
+        if self.caption_cues:
+            if drawn:
+                self.play(Fade(self.caption, appear=False), run_time=run_time * 0.4)
+            else:
+                self.wait(run_time * 0.4)
+        self.caption_cues.append((self.renderer.time, text))
+        if not drawn:
+            self.wait(run_time * 0.6)
+            return None
         new = words(self.theme, text, size=self.caption_size, color=self.theme.text)
         fit_within(new, width=self.content_width)
         new.move_to([0, self.bottom + new.height / 2, 0])
-        if self.caption is not None:
-            self.play(Fade(self.caption, appear=False), run_time=run_time * 0.4)
         self.play(Fade(new, shift=0.15 * UP), run_time=run_time * 0.6)
         self.caption = new
         return new
@@ -293,10 +306,12 @@ class LayerScene(TraceScene):
         return heading
 
     def why_line(self):
-        """Which layer and head the deep dive follows, and why (the rule, or the user's
-        choice): under the heading of the deep dive's first scenes."""
+        """Which layer and head the deep dive follows, why (the rule, or the user's choice),
+        and what the head does: under the heading of the deep dive's first scenes."""
         key = "attention.why_rule" if self.choice.by_rule else "attention.why_user"
-        line = self.words(key, size=22, color=self.theme.muted, layer=self.layer, head=self.head)
+        word, share = head_behaviour(self.layer_view.patterns[self.head], self.trace.token_ids[: self.n_tokens])
+        does = self.say(f"head.{word}", percent=f"{round(100 * share)}%")
+        line = self.words(key, size=22, color=self.theme.muted, layer=self.layer, head=self.head, does=does)
         fit_within(line, width=self.content_width)
         return self.align_left(line, self.top - 0.85)
 
@@ -323,7 +338,8 @@ class HeadScene(LayerScene):
     def token_grid(self, widest, sum_header=None):
         """A TokenGrid over the window, filling the room between the heading and the caption.
         When its numbers are so wide that every token would not fit legibly (a trained
-        model's large dot products), the window narrows to the first and the last tokens."""
+        model's large dot products), the window narrows to the first and the last tokens,
+        two fewer at a time, until the grid is legible (or only the first and 3 last remain)."""
         region = (self.left_edge(), self.right_edge(), self.content_top(), self.caption_top() + 0.05)
 
         def build():
@@ -331,9 +347,13 @@ class HeadScene(LayerScene):
                              sum_header=sum_header)
 
         grid = build()
-        if grid.scale < self.min_grid_scale and len(self.indices) > self.window_tail + 2:
-            self.indices = window(self.n_tokens, 0, head=1, tail=self.window_tail)
-            grid = build()
+        tail = min(self.window_tail, self.n_tokens - 2)
+        while grid.scale < self.min_grid_scale and tail >= 3:
+            narrower = window(self.n_tokens, 0, head=1, tail=tail)
+            if len(narrower) < len(self.indices):
+                self.indices = narrower
+                grid = build()
+            tail -= 2
         return grid
 
     def grid_numbers(self, grid, matrix, kind, where=None, fmt=fmt_value, color=None):

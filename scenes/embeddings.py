@@ -10,7 +10,7 @@ from scenes.base import TraceScene
 from scenes.kit.colour import colour_limit, heatmap, scale_legend
 from scenes.kit.motion import Fade
 from scenes.kit.numbers import fmt_value, mono
-from scenes.kit.text import MIDLINE_ELLIPSIS, centre_text_on, fit_within, words
+from scenes.kit.text import MIDLINE_ELLIPSIS, centre_text_on, fit_within, label_within
 from scenes.kit.tokens import token_chip, window
 from scenes.kit.vectors import MatrixBlock, VectorRow
 
@@ -175,10 +175,10 @@ class EmbeddingsScene(TraceScene):
         top, bottom = self.top - 0.9, self.caption_top() + 0.6
         row_height = min(self.max_heatmap_row_height, (top - bottom) / len(indices))
         top = (top + bottom) / 2 + row_height * len(indices) / 2  # centred in the room
-        labels = VGroup(*[words(self.theme, self.piece(i) if i is not None else MIDLINE_ELLIPSIS,
-                                size=min(26, 60 * row_height), strut=True) for i in indices])
+        labels = VGroup(*[label_within(self.theme, self.piece(i) if i is not None else MIDLINE_ELLIPSIS, 2.4,
+                                       min(26, 60 * row_height)) for i in indices])
         for label in labels:
-            fit_within(label, width=2.4, height=row_height * 0.95)
+            fit_within(label, height=row_height * 0.95)
         image_left = self.left_edge() + 2.7
         width = self.right_edge() - image_left
         limit = colour_limit(resid[:n])

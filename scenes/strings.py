@@ -1,10 +1,13 @@
-"""Every word a scene writes on screen, one table per language.
+"""Every word a scene writes on screen, one table per language (English here, Japanese
+in strings_ja.py).
 
 Scenes ask for a key (`say("tokens.ids", vocab_size=50257)`) and never spell out a word,
 so adding a language means adding a table here with the same keys, and nothing else.
 Numbers go in through named placeholders with their format in the table
 ("{vocab_size:,}"), because how a number is written is part of the language too.
 """
+
+from scenes.strings_ja import JA
 
 STRINGS = {
     "en": {
@@ -75,9 +78,14 @@ STRINGS = {
         "attention.tag_layer": "layer {layer}",
         "attention.corner": "query ↓   key →",
         "attention.hidden_tokens": "⋮ {n_hidden} more",
-        "attention.why_rule": "Following layer {layer}, head {head}, chosen by a rule: the most focused head "
-                              "(its attention is the least uniform).",
-        "attention.why_user": "Following layer {layer}, head {head}, as chosen with --layer and --head.",
+        "attention.why_rule": "Layer {layer}, head {head}, the most focused head (a stated rule): {does}.",
+        "attention.why_user": "Layer {layer}, head {head}, as chosen with --layer and --head: {does}.",
+        "head.previous": "it looks at the token just before ({percent} of its attention)",
+        "head.first": "it mostly looks at the first token ({percent} of its attention)",
+        "head.self": "each token looks at itself ({percent} of its attention)",
+        "head.induction": "it looks at the token after an earlier copy of this one ({percent} of its attention)",
+        "head.one": "each token puts most of its attention on one other token ({percent} on average)",
+        "head.spread": "its attention is spread over several tokens (the largest share averages {percent})",
         # -- layernorm ----------------------------------------------------------------
         "layernorm.heading": "LayerNorm",
         "layernorm.normalised": "(x − mean) ÷ spread",
@@ -152,7 +160,9 @@ STRINGS = {
         "heads.attn_out": "+ the attention output",
         "heads.resid_mid": "= the residual stream after attention",
     },
+    "ja": JA,
 }
+LANGUAGES = tuple(STRINGS)  # what --lang accepts
 
 DEFAULT_LANGUAGE = "en"
 
@@ -160,11 +170,7 @@ DEFAULT_LANGUAGE = "en"
 def say(language, key, **values):
     """The text for `key` in `language`, with `values` filled in.
 
-    A key missing from a language's table falls back to English, so a half-translated
-    table still renders; an unknown key is a bug and raises KeyError.
+    Every table has every key (a test checks it), so there is no fallback: an unknown
+    language or key is a bug and raises KeyError.
     """
-    table = STRINGS.get(language, STRINGS[DEFAULT_LANGUAGE])
-    template = table.get(key)
-    if template is None:
-        template = STRINGS[DEFAULT_LANGUAGE][key]
-    return template.format(**values)
+    return STRINGS[language][key].format(**values)

@@ -37,7 +37,7 @@ class TokensScene(TraceScene):
 
         # -- beat 2: the pieces -----------------------------------------------------------------
         self.beat("pieces")
-        spaces = any(VISIBLE_SPACE in self.piece(i) for i in self.indices if i is not None)
+        spaces = any(VISIBLE_SPACE in self.piece(i, whole=True) for i in self.indices if i is not None)
         self.set_caption(self.say("tokens.pieces_spaces" if spaces else "tokens.pieces", n_tokens=self.n_tokens,
                                   vocab_size=self.vocab_size))
         columns, splits = self.token_columns(), self.visible_splits()
@@ -88,7 +88,7 @@ class TokensScene(TraceScene):
                 column = VGroup(ellipsis_chip(self.theme, size=self.chip_size))
                 column.chip, column.id, column.index = column[0], None, None
             else:
-                chip = token_chip(self.theme, self.piece(index), size=self.chip_size)
+                chip = token_chip(self.theme, self.piece(index, whole=True), size=self.chip_size)
                 token_id = value_text(self.theme, self.trace.token_ids[index], ("token_id", index), size=self.id_size,
                                       color=self.theme.muted, fmt=fmt_id)
                 token_id.next_to(chip, DOWN, buff=0.12)

@@ -7,7 +7,8 @@ steps), so the derivations live in one place and the tests can recompute them on
 - `LayerView` / `HeadView`: one layer's (one head's) arrays on the prompt's tokens, each
   read once on first use, like TransformerLens's `cache["pattern", 0]`.
 - `Prediction`: the candidates for the next token, from a step record or the logits.
-- `choose_head`: the stated rule that picks the head the deep dive follows.
+- `choose_head`: the stated rule that picks the head the deep dive follows; `head_behaviour`:
+  what that head does, in words a teacher can say.
 - `split_characters`: characters whose UTF-8 bytes span several pieces.
 """
 
@@ -210,6 +211,34 @@ def choose_head(trace, layer=None, head=None):
                 candidates.append((bool(resting[h]), float(score), l, h))
     resting, score, best_layer, best_head = min(candidates)  # non-resting heads first
     return HeadChoice(best_layer, best_head, layer is None and head is None, score)
+
+
+def head_behaviour(pattern, token_ids, focused=0.5):
+    """What a head does, in one of five words, from its (T, T) pattern and the tokens:
+    "previous" (the token just before), "first" (the first token), "self" (its own token),
+    "induction" (the token after an earlier copy of this one), each with the mean share of
+    a row's attention that goes there; or, when none takes at least `focused`, "one" (each
+    row mostly on one token, not by position) or "spread", with the mean largest share of a
+    row. Rows 1.. only: row 0 can only look at itself.
+    Returns (word, share)."""
+    n = len(pattern)
+    rows = np.arange(1, n)
+    if n < 2:
+        return "self", 1.0
+    shares = {
+        "previous": pattern[rows, rows - 1].mean(),
+        "first": pattern[rows, 0].mean(),
+        "self": pattern[rows, rows].mean(),
+    }
+    induction = [sum(pattern[i, k + 1] for k in range(i - 1) if token_ids[k] == token_ids[i]) for i in rows
+                 if any(token_ids[k] == token_ids[i] for k in range(i - 1))]  # rows whose token came before
+    if induction:
+        shares["induction"] = float(np.mean(induction))
+    word = max(shares, key=shares.get)
+    if shares[word] >= focused:
+        return word, float(shares[word])
+    largest = float(pattern[rows].max(axis=1).mean())  # each row's largest share, on average
+    return ("one" if largest >= focused else "spread"), largest
 
 
 # -- what the model predicted ------------------------------------------------------------------

@@ -100,6 +100,32 @@ def gpt2_twelve_trace(gpt2_small_shaped):
 
 
 @pytest.fixture(scope="session")
+def gpt2_scale_trace(tmp_path_factory):
+    """GPT-2 small's shape with GPT-2 small's real ranges (tracer.testing.build_gpt2_scale_checkpoint):
+    logits near -140, scores in the tens, attention sinks, a residual dimension at 3000, and
+    the vocabulary's longest pieces in the prompt."""
+    from tracer.models import load_model
+    from tracer.record import trace_prompt
+    from tracer.testing import GPT2_SCALE_PROMPT, build_gpt2_scale_checkpoint
+
+    directory = build_gpt2_scale_checkpoint(tmp_path_factory.mktemp("gpt2-scale"))
+    return trace_prompt(load_model(str(directory)), GPT2_SCALE_PROMPT, generate=3)
+
+
+@pytest.fixture(scope="session")
+def gpt2_xl_shape_trace(tmp_path_factory):
+    """GPT-2 XL's 48 layers and 25 heads, narrow (width 100: 4 per head), real tokenizer:
+    every scene must lay out that many layers and heads."""
+    from tracer.models import load_model
+    from tracer.record import trace_prompt
+    from tracer.testing import build_random_checkpoint, real_gpt2_tokenizer
+
+    directory = build_random_checkpoint(tmp_path_factory.mktemp("gpt2-xl-shape"), real_gpt2_tokenizer(), n_layer=48,
+                                        n_head=25, n_embd=100, n_positions=128)
+    return trace_prompt(load_model(str(directory)), "The largest GPT-2 has 48 layers", generate=2)
+
+
+@pytest.fixture(scope="session")
 def tricky_traces(gpt2_vocab_checkpoint):
     """Each tricky prompt traced by a small random model with GPT-2's real tokenizer."""
     from scene_checks import TRICKY_PROMPTS

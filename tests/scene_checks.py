@@ -44,14 +44,22 @@ TRICKY_PROMPTS = {
 }
 
 # The traces every catalog scene is checked on, by the name conftest.py's scene_trace knows:
-# nano-sort, a small GPT-2-vocabulary model, GPT-2 small's shape, and the tricky prompts.
-SCENE_TRACES = ["nano_sort_trace", "gpt2_trace", "gpt2_twelve_trace", *(f"tricky:{name}" for name in TRICKY_PROMPTS)]
+# nano-sort, a small GPT-2-vocabulary model, GPT-2 small's shape with random and with real-scale
+# numbers (logits near -140, attention sinks, a residual dimension at 3000), XL's 48 layers and
+# 25 heads, and the tricky prompts;
+# in English on all of them, in Japanese (wider text, no spaces to wrap at) on nano-sort and
+# the tricky prompts.
+SCENE_TRACES = ["nano_sort_trace", "gpt2_trace", "gpt2_twelve_trace", "gpt2_scale_trace", "gpt2_xl_shape_trace",
+                *(f"tricky:{name}" for name in TRICKY_PROMPTS)]
+LANGUAGE_TRACES = {"en": SCENE_TRACES, "ja": ["nano_sort_trace", *(f"tricky:{name}" for name in TRICKY_PROMPTS)]}
 
 
-def scene_cases(catalog, trace_names=SCENE_TRACES):
-    """(catalog entry, trace name) for every scene of `catalog` on every trace: what the
-    per-scene tests are parametrized with, so a scene added to the catalog is checked."""
-    return [pytest.param(info, name, id=f"{info.name}-{name}") for info in catalog for name in trace_names]
+def scene_cases(catalog, languages=LANGUAGE_TRACES):
+    """(catalog entry, trace name, SceneOptions) for every scene of `catalog` on every trace
+    in every language: what the per-scene tests are parametrized with, so a scene added to
+    the catalog is checked."""
+    return [pytest.param(info, name, SceneOptions(language=language), id=f"{info.name}-{name}-{language}")
+            for info in catalog for language, names in languages.items() for name in names]
 
 
 def render(scene_class, directory, size=(427, 240), on_section_end=None, on_say=None):

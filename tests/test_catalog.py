@@ -4,7 +4,7 @@ and a scene added to a copy of the catalog is picked up and checked like every o
 import pytest
 from example_scenes import EXAMPLE, MISSING_KEY, UNTAGGED_NUMBER, WRONG_NUMBER
 from meanings import wrong_numbers
-from scene_checks import (SCENE_TRACES, key_problems, legibility_problems, render_problems, scene_cases,
+from scene_checks import (LANGUAGE_TRACES, key_problems, legibility_problems, render_problems, scene_cases,
                           untagged_problems)
 
 from scenes import base
@@ -37,7 +37,8 @@ def test_the_storyboard_opens_with_the_title_and_the_deep_dive_is_one_run():
 def test_a_scene_added_to_the_catalog_is_checked_like_every_other(scene_report, scene_trace):
     catalog = [*CATALOG, EXAMPLE]
     cases = [param.values for param in scene_cases(catalog)]
-    assert [name for info, name in cases if info is EXAMPLE] == SCENE_TRACES
+    assert [(name, options.language) for info, name, options in cases if info is EXAMPLE] == \
+        [(name, language) for language, names in LANGUAGE_TRACES.items() for name in names]
     for trace_name in ("nano_sort_trace", "gpt2_twelve_trace"):
         report = scene_report(EXAMPLE, trace_name)
         assert [len(section.numbers) for section in report.sections] == [12, 12] and report.keys, "checked"

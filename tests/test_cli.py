@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_checks import assert_one_line_error, run_cli
 
 import render
 from tracer.testing import build_random_checkpoint, byte_tokenizer
@@ -17,17 +18,6 @@ from tracer.errors import UserError
 from tracer.trace import Trace
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(capsys, *args):
-    """Run render.py in-process; returns (exit status, stdout, stderr)."""
-    try:
-        render.main(list(args))
-        status = 0
-    except SystemExit as exit_:
-        status = exit_.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_trace_command_writes_file_and_summary(capsys, gpt2_vocab_checkpoint, tmp_path):
@@ -76,14 +66,9 @@ def bad_checkpoints(root, tiny):
     bert = root / "bert"
     shutil.copytree(tiny, bert)
     (bert / "config.json").write_text('{"model_type": "bert"}')
-    no_tokenizer = root / "no-tokenizer"
-    shutil.copytree(tiny, no_tokenizer)
-    for name in ("vocab.json", "merges.txt", "tokenizer.json"):
-        (no_tokenizer / name).unlink(missing_ok=True)
     small_vocab = build_random_checkpoint(root / "small-vocab", byte_tokenizer(), vocab_size=200, n_layer=1, n_head=1,
                                           n_embd=8, n_positions=8)  # 256 tokens, 200 embedding rows
-    return {no_tokenizer: "has no tokenizer: it needs tokenizer.json, or vocab.json and merges.txt",
-            small_vocab: "the tokenizer has 256 tokens, but the model's vocab_size is 200",
+    return {small_vocab: "the tokenizer has 256 tokens, but the model's vocab_size is 200",
             not_a_checkpoint: "no config.json", corrupt: "could not load the weights",
             truncated: "could not load the weights", pickle_only: "only pickle weights", bert: "not a GPT-2 checkpoint",
             root / "missing-dir": "not a directory"}
@@ -96,13 +81,6 @@ def test_bad_models_are_refused(capsys, tiny_checkpoint, tmp_path):
         assert status == 2, path
         assert_one_line_error(stderr, words)
         assert not out.exists()
-
-
-def assert_one_line_error(stderr, words):
-    lines = stderr.splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ") and words in lines[0], lines[0]
-    assert "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("options, words", [

@@ -18,9 +18,9 @@ def test_the_long_prompt_is_long_enough(tricky_traces):
     assert tricky_traces["long"].n_prompt_tokens >= 40
 
 
-@pytest.mark.parametrize("info, trace_name", scene_cases(CATALOG))
-def test_every_section_is_legible(info, trace_name, scene_report):
-    report = scene_report(info, trace_name)
+@pytest.mark.parametrize("info, trace_name, options", scene_cases(CATALOG))
+def test_every_section_is_legible(info, trace_name, options, scene_report):
+    report = scene_report(info, trace_name, options)
     assert len(report.sections) >= 2 and report.words(), "the check saw no text: it would pass anything"
     problems = legibility_problems(report)
     assert not problems, "\n".join(problems)

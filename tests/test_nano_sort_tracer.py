@@ -7,7 +7,7 @@ from tracer.models import load_model
 from tracer.record import trace_prompt
 from tracer.sampling import Sampling
 from tracer.trace import Trace
-from test_cli import assert_one_line_error, run_cli
+from cli_checks import assert_one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from scene_checks import scene_cases, untagged_problems
 from scenes.catalog import CATALOG
 
 
-@pytest.mark.parametrize("info, trace_name", scene_cases(CATALOG))
-def test_every_number_on_screen_is_the_traces_own(info, trace_name, scene_report, scene_trace):
-    report = scene_report(info, trace_name)
+@pytest.mark.parametrize("info, trace_name, options", scene_cases(CATALOG))
+def test_every_number_on_screen_is_the_traces_own(info, trace_name, options, scene_report, scene_trace):
+    report = scene_report(info, trace_name, options)
     problems = untagged_problems(report) + wrong_numbers(scene_trace(trace_name), report.numbers())
     assert not problems, "\n".join(problems)
     if info.follows is not None:  # the deep dive is made of numbers

@@ -7,7 +7,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from test_cli import assert_one_line_error, run_cli
+from cli_checks import assert_one_line_error, run_cli
 from tracer.errors import UserError
 from tracer.trace import Trace, activation_names
 from tracer.validate import SHAPES, LAYER_PREFIX

@@ -15,7 +15,7 @@ from PIL import Image
 from scenes import catalog
 from renderer.files import CLIPS_MANIFEST, fingerprint, write_manifest
 from renderer.video import video_info
-from test_cli import assert_one_line_error, run_cli
+from cli_checks import assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,17 +50,19 @@ def test_video_end_to_end_on_nano_sort(tmp_path):
     info = video_info(video)
     assert (info.width, info.height, info.codec, info.fps) == (854, 480, "h264", 15)
     assert info.duration > 0
-    clips = sorted((tmp_path / "media" / "cbabbc" / "clips").iterdir())
-    assert [clip.name for clip in clips] == [CLIPS_MANIFEST, "01_tokens.mp4", "02_title.mp4"]  # the clips it wrote
-    clips = clips[1:]
+    files = sorted((tmp_path / "media" / "cbabbc" / "clips").iterdir())
+    assert [file.name for file in files] == [CLIPS_MANIFEST, "01_tokens.mp4", "01_tokens.srt", "01_tokens.vtt",
+                                             "02_title.mp4", "02_title.srt", "02_title.vtt"]  # each with its captions
+    clips = [file for file in files if file.suffix == ".mp4"]
     clip_infos = [video_info(clip) for clip in clips]
     assert all((c.width, c.height, c.codec) == (854, 480, "h264") and c.duration > 0 for c in clip_infos)
     assert info.frames == sum(c.frames for c in clip_infos)  # the video is the clips, joined
     assert work_leftovers(tmp_path) == []
 
     assert f"Wrote media/cbabbc.mp4: 854x480, 15 fps, {info.duration:.1f} s of video" in result.stdout
-    for clip in clips:
-        assert f"media/cbabbc/clips/{clip.name}" in result.stdout
+    for file in files[1:]:  # not the manifest
+        assert f"media/cbabbc/clips/{file.name}" in result.stdout
+    assert "Captions: media/cbabbc.srt, media/cbabbc.vtt" in result.stdout
     assert "Rendering 2 scenes at low (854x480, 15 fps)" in result.stderr
     assert "scene 2 of 2 done" in result.stderr and "elapsed" in result.stderr
     assert "Traceback" not in result.stderr and "INFO" not in result.stderr  # Manim stays quiet
@@ -85,7 +87,8 @@ def test_video_from_a_saved_trace_loads_no_model(nano_sort_trace_file, tmp_path)
     assert "Loading" not in result.stderr
     assert video_info(out).duration == pytest.approx(video_info(clips / "01_title.mp4").duration, abs=0.07)
     # the earlier render's clip is gone; the teacher's files stay
-    assert sorted(p.name for p in clips.iterdir()) == [CLIPS_MANIFEST, "01_intro.mp4", "01_title.mp4", "notes.txt"]
+    assert sorted(p.name for p in clips.iterdir()) == [CLIPS_MANIFEST, "01_intro.mp4", "01_title.mp4", "01_title.srt",
+                                                       "01_title.vtt", "notes.txt"]
 
 
 def test_scenes_lists_the_storyboard(capsys):

@@ -2,33 +2,43 @@
 
 Every model is a real `transformers.GPT2LMHeadModel`, loaded from safetensors with eager
 attention (so the model's own attention weights exist and can be compared with ours).
+Loading is all or nothing: a checkpoint with a missing, unexpected or wrongly shaped
+tensor is refused (transformers reports them in its loading info), never completed with
+random numbers. A checkpoint with its own, untied `lm_head` keeps it as its unembedding.
 """
 
 import json
-import os
-import socket
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import torch
-from transformers import AutoConfig, AutoTokenizer, GPT2LMHeadModel
+from transformers import AutoTokenizer, GPT2LMHeadModel
 from transformers.utils import logging as transformers_logging
 
-from tracer import nano_sort
+from tracer import hub, nano_sort
 from tracer.errors import UserError, first_line
 from tracer.tokens import HuggingFaceTokens, LetterTokens
 
-NANO_SORT = "nano-sort"
-TOKENIZER_FILES = ("vocab.json", "merges.txt")  # a GPT-2 tokenizer's own files (or one tokenizer.json)
+NANO_SORT = nano_sort.NAME
 PICKLE_WEIGHTS = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt", "pytorch_model.bin.index.json")
 # A checkpoint whose config.json carries this key (set by the tests and benchmarks that
 # build random models) is shown as "random weights" rather than "pretrained".
 RANDOM_WEIGHTS_KEY = "explainer_random_weights"
+# The hub names of OpenAI's own GPT-2 checkpoints (each also under openai-community/).
+OPENAI_MODELS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+# Checkpoints saved by transformers 3 and 4 keep GPT-2's causal-mask constants beside the
+# weights (h.{l}.attn.bias, which transformers skips itself, and h.{l}.attn.masked_bias):
+# constants of the architecture, not weights, so not a reason to refuse a checkpoint.
+MASK_CONSTANT = re.compile(r"(^|\.)attn\.masked_bias$")
+NAMES_SHOWN = 3  # how many tensor names an error message lists
 
-# The command line prints its own progress; transformers' bars and notices are noise there.
+# The command line prints its own progress; transformers' own bars ("Loading weights") and
+# notices are noise there. huggingface_hub's download bars (size, speed, time left) stay on:
+# the first run downloads GPT-2 small, about 500 MB. (transformers' disable_progress_bar()
+# would turn the hub's bars off too, so its bars are replaced by its own no-op instead.)
 transformers_logging.set_verbosity_error()
-transformers_logging.disable_progress_bar()
+transformers_logging.set_tqdm_hook(lambda _factory, args, kwargs: transformers_logging.EmptyTqdm(*args, **kwargs))
 
 
 @dataclass
@@ -60,7 +70,9 @@ class LoadedModel:
             "vocab_size": config.vocab_size,
             "activation_function": config.activation_function,
             "layer_norm_epsilon": config.layer_norm_epsilon,
-            "tie_word_embeddings": bool(config.tie_word_embeddings),
+            # What the model computes with: is the unembedding W_E itself? (A checkpoint may
+            # say tied in its config and still bring its own lm_head, which then is used.)
+            "tie_word_embeddings": self.model.lm_head.weight is self.model.transformer.wte.weight,
             "n_params": sum(p.numel() for p in self.model.parameters()),
         }
 
@@ -69,8 +81,8 @@ def load_model(name):
     """Load `name`: "nano-sort", a local checkpoint directory, or a Hugging Face hub name."""
     if name == NANO_SORT:
         return _load_nano_sort()
-    if os.path.exists(name) or name.startswith((".", "/", "~")):
-        return _load_directory(os.path.expanduser(name))
+    if Path(name).exists() or name.startswith((".", "/", "~")):
+        return _load_directory(Path(name).expanduser(), name)
     return _load_from_hub(name)
 
 
@@ -79,111 +91,114 @@ def _load_nano_sort():
     if not (directory / "model.safetensors").is_file():
         raise UserError(f"the bundled nano-sort weights are missing from {directory}; "
                         "rebuild them with: python -m tracer.nano_sort.train")
-    model = _from_pretrained(str(directory), local_files_only=True)
+    model = _from_pretrained(directory, NANO_SORT)
     weights = "trained by this project to sort letters (python -m tracer.nano_sort.train)"
     return LoadedModel(model, LetterTokens(nano_sort.LETTERS), NANO_SORT, True, weights)
 
 
-def _load_directory(path):
-    directory = Path(path)
+def _load_directory(directory, name):
     if not directory.is_dir():
-        raise UserError(f"{path} is not a directory (--model takes gpt2, nano-sort or a checkpoint directory)")
-    if not (directory / "config.json").is_file():
-        raise UserError(f"{path} is not a GPT-2 checkpoint: it has no config.json")
-    try:
-        raw_config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise UserError(f"{path}/config.json is not valid JSON") from None
-    if raw_config.get("model_type") != "gpt2":
-        raise UserError(f"{path} is not a GPT-2 checkpoint (model_type is {raw_config.get('model_type')!r})")
-    if not any(directory.glob("*.safetensors")):
-        pickles = [name for name in PICKLE_WEIGHTS if (directory / name).exists()]
-        if pickles:
-            raise UserError(f"{path} has only pickle weights ({pickles[0]}); pickle files can run code, so this "
-                            "program loads only safetensors: convert with model.save_pretrained(dir) in transformers")
-        raise UserError(f"{path} has no model.safetensors weights file")
-    if not ((directory / "tokenizer.json").is_file() or all((directory / name).is_file() for name in TOKENIZER_FILES)):
-        # transformers would build a tokenizer of one token from the config alone, which reads nothing
-        raise UserError(f"{path} has no tokenizer: it needs tokenizer.json, or {' and '.join(TOKENIZER_FILES)} "
-                        "(tokenizer.save_pretrained(dir) writes them)")
-    model = _from_pretrained(path, local_files_only=True)
-    tokens = HuggingFaceTokens(_tokenizer(path, local_files_only=True))
-    if raw_config.get(RANDOM_WEIGHTS_KEY):
-        return LoadedModel(model, tokens, path, False, "random (untrained) weights")
-    return LoadedModel(model, tokens, path, True, f"pretrained checkpoint at {path}")
+        raise UserError(f"{name} is not a directory (--model takes gpt2, nano-sort or a checkpoint directory)")
+    lacking = _lacking(directory)
+    if lacking:
+        raise UserError(f"{name} is not a GPT-2 checkpoint: it has {lacking}")
+    return _load_checkpoint(directory, name, f"pretrained checkpoint at {name}")
 
 
 def _load_from_hub(name):
-    # Cached already? Then no network is needed at all.
+    # Cached whole already? Then no network is needed at all.
+    folder = hub.cached_snapshot(name)
+    if folder is None or _lacking(folder):
+        folder = hub.fetch(name, check_config=lambda config_folder: _read_config(config_folder, name))
+        lacking = _lacking(folder)
+        if lacking:
+            raise UserError(f"{name} on the Hugging Face hub is not a GPT-2 checkpoint this program can load: "
+                            f"it has {lacking}")
+    hub.verify_cached_weights(name, folder)
+    owner = "OpenAI" if name.removeprefix("openai-community/") in OPENAI_MODELS else "its authors"
+    return _load_checkpoint(folder, name, f"pretrained by {owner} (Hugging Face hub: {name})")
+
+
+def _lacking(directory):
+    """What keeps `directory` from being a loadable checkpoint, in words ("no config.json"), or None."""
+    if not (directory / "config.json").is_file():
+        return "no config.json"
+    if not any(directory.glob("*.safetensors")):
+        pickles = [name for name in PICKLE_WEIGHTS if (directory / name).exists()]
+        if pickles:
+            return (f"only pickle weights ({pickles[0]}); pickle files can run code, so this program loads only "
+                    "safetensors: convert with model.save_pretrained(dir) in transformers")
+        return "no model.safetensors weights file"
+    if not ((directory / "tokenizer.json").is_file()
+            or all((directory / part).is_file() for part in ("vocab.json", "merges.txt"))):
+        return "no tokenizer (tokenizer.json, or vocab.json and merges.txt)"
+    return None
+
+
+def _read_config(directory, name):
     try:
-        return _hub_model(name, local_files_only=True)
-    except _NotCached:
-        pass
-    if not _hub_reachable():
-        raise UserError(_offline_message(name))
-    print(f"Downloading {name} from the Hugging Face hub (only the first time)...", flush=True)
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise UserError(f"{name}: its config.json is not valid JSON") from None
+    if not isinstance(config, dict) or config.get("model_type") != "gpt2":
+        kind = config.get("model_type") if isinstance(config, dict) else None
+        raise UserError(f"{name} is not a GPT-2 checkpoint (model_type is {kind!r}); "
+                        "this program explains GPT-2-family models")
+    return config
+
+
+def _load_checkpoint(directory, name, weights):
+    config = _read_config(directory, name)
+    model = _from_pretrained(directory, name)
+    tokens = HuggingFaceTokens(_tokenizer(directory, name))
+    if config.get(RANDOM_WEIGHTS_KEY):
+        return LoadedModel(model, tokens, name, False, "random (untrained) weights")
+    return LoadedModel(model, tokens, name, True, weights)
+
+
+def _from_pretrained(directory, name):
     try:
-        return _hub_model(name, local_files_only=False)
-    except _NotCached:
-        raise UserError(_offline_message(name)) from None
-
-
-class _NotCached(Exception):
-    pass
-
-
-def _hub_model(name, local_files_only):
-    try:
-        config = AutoConfig.from_pretrained(name, local_files_only=local_files_only)
-    except OSError as error:
-        if local_files_only or "couldn't connect" in str(error).lower():
-            raise _NotCached() from None
-        raise UserError(f"no model named {name!r} on the Hugging Face hub, and no such directory") from None
-    if config.model_type != "gpt2":
-        raise UserError(f"{name} is a {config.model_type} model; this program explains GPT-2-family models")
-    model = _from_pretrained(name, local_files_only=local_files_only)
-    tokens = HuggingFaceTokens(_tokenizer(name, local_files_only=local_files_only))
-    owner = "OpenAI" if name in ("gpt2", "openai-community/gpt2") else "its authors"
-    return LoadedModel(model, tokens, name, True, f"pretrained by {owner} (Hugging Face hub: {name})")
-
-
-def _from_pretrained(name_or_path, local_files_only):
-    try:
-        model = GPT2LMHeadModel.from_pretrained(
-            name_or_path,
+        model, info = GPT2LMHeadModel.from_pretrained(
+            str(directory),
             attn_implementation="eager",  # the model's own attention weights, to compare against
             use_safetensors=True,  # never unpickle weights
             dtype=torch.float32,
-            local_files_only=local_files_only,
+            local_files_only=True,
+            output_loading_info=True,
+            # Wrongly shaped tensors go into the loading info (and are refused below) rather
+            # than stop transformers with a table on stderr.
+            ignore_mismatched_sizes=True,
         )
     except Exception as error:  # a damaged file surfaces as many different exception types
-        raise UserError(f"could not load the weights of {name_or_path}: {first_line(error)}") from None
+        raise UserError(f"could not load the weights of {name}: {first_line(error)}") from None
+    _refuse_partial_load(name, info)
     return model.eval()
 
 
-def _tokenizer(name_or_path, local_files_only):
+def _refuse_partial_load(name, info):
+    """transformers fills what a checkpoint lacks with fresh random numbers: refuse that instead."""
+    mismatched = [f"{key} is {tuple(found)} where the config needs {tuple(needed)}"
+                  for key, found, needed in sorted(info["mismatched_keys"])]
+    problems = [_counted(sorted(info["missing_keys"]), "missing tensor"),
+                _counted(sorted(key for key in info["unexpected_keys"] if not MASK_CONSTANT.search(key)),
+                         "unexpected tensor"),
+                _counted(mismatched, "wrongly shaped tensor")]
+    problems = [problem for problem in problems if problem]
+    if problems:
+        raise UserError(f"{name} does not match its config.json: {'; '.join(problems)}. Refused: a partial load "
+                        "would show random numbers as the model's.")
+
+
+def _counted(items, what):
+    """ "2 missing tensors (a, b)", the first few named; "" for none."""
+    if not items:
+        return ""
+    shown = ", ".join(items[:NAMES_SHOWN]) + (f" and {len(items) - NAMES_SHOWN} more" if len(items) > NAMES_SHOWN else "")
+    return f"{len(items)} {what}{'' if len(items) == 1 else 's'} ({shown})"
+
+
+def _tokenizer(directory, name):
     try:
-        return AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
+        return AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
     except Exception as error:
-        raise UserError(f"could not load the tokenizer of {name_or_path} (it needs vocab.json and merges.txt, "
-                        f"or tokenizer.json): {first_line(error)}") from None
-
-
-def _hub_reachable(timeout=5.0):
-    """Fail fast when offline, instead of the hub client's half-minute of retries."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return False
-    if any(os.environ.get(var) for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return True  # behind a proxy, a direct connection says nothing: let the hub client try
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
-def _offline_message(name):
-    return (f"model {name!r} is not in the local cache and the Hugging Face hub cannot be reached. "
-            f"Run once with network access to download it, pass a local checkpoint directory "
-            f"(--model PATH), or use the bundled offline model (--model {NANO_SORT}).")
+        raise UserError(f"could not load the tokenizer of {name}: {first_line(error)}") from None

@@ -3,7 +3,7 @@
 from manim import LEFT, RIGHT, Rectangle, RoundedRectangle, VGroup
 
 from scenes.kit.numbers import fmt_percent, fmt_value, mono
-from scenes.kit.text import centre_text_on, fit_within, words
+from scenes.kit.text import centre_text_on, label_within, words
 
 
 def probability_bars(theme, labels, probs, bar_length, highlight=None, size=22, row_height=0.42,
@@ -12,7 +12,7 @@ def probability_bars(theme, labels, probs, bar_length, highlight=None, size=22, 
     """Horizontal bars for probabilities, scaled to the largest shown (a random model's
     0.02% would be invisible on a 0-100% axis), each labelled with its real percentage.
 
-    labels: display-safe strings, right-aligned left of x=0; extra: an optional column of
+    labels: display-safe strings, right-aligned left of x=0 (cut with "…" past label_width); extra: an optional column of
     values (e.g. logits, written with 2 decimals) between labels and bars; notes: optional words after a row's
     percentage (None for none); highlight: the row drawn in the accent colour. Returns a
     VGroup of rows, each with .label, .extra, .bar, .value and .note (or None), the first
@@ -26,8 +26,7 @@ def probability_bars(theme, labels, probs, bar_length, highlight=None, size=22, 
     rows = VGroup()
     for i, (label, p) in enumerate(zip(labels, probs)):
         lit = i == highlight
-        name = words(theme, label, size=size, color=theme.accent if lit else theme.text, strut=True)
-        fit_within(name, width=label_width)
+        name = label_within(theme, label, label_width, size, color=theme.accent if lit else theme.text)
         centre_text_on(name, [-name.width / 2, -i * row_height, 0])
         row = VGroup(name)
         row.label, row.extra = name, None

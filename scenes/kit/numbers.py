@@ -39,8 +39,12 @@ def fmt_id(x):
 
 
 def fmt_large(x):
-    """Exponentials can be huge: 2 decimals up to 99,999, then 3 significant digits (2.20e+07)."""
-    return fmt_value(x) if abs(x) < 1e5 else f"{x:.2e}"
+    """Exponentials can be huge (e^21 is 1.3e9 at GPT-2's real scores): 2 decimals up to
+    99,999, then 2 significant digits and the power of ten, as short as a score (1.3e9)."""
+    if abs(x) < 1e5:
+        return fmt_value(x)
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def mono(theme, content, size=24, color=None):

@@ -149,6 +149,13 @@ def wrap_columns(text, columns, max_lines):
     return lines or [""]
 
 
+def shorten(text, columns):
+    """`text` whole if it takes at most `columns` monospace columns, else cut to fit with "…"."""
+    if column_width(text) <= columns:
+        return text
+    return text[: _cut_at_columns(text, columns - 1)].rstrip() + ELLIPSIS
+
+
 def _words_and_spaces(text):
     word = ""
     for char in text:

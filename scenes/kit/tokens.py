@@ -2,16 +2,24 @@
 
 from manim import DOWN, LEFT, RIGHT, UP, Line, RoundedRectangle, VGroup
 
-from scenes.kit.text import MIDLINE_ELLIPSIS, centre_text_on, display_text, words
+from scenes.kit.text import MIDLINE_ELLIPSIS, centre_text_on, display_text, shorten, words
 
 CHIP_HEIGHT = 0.62
 CHIP_PAD = 0.16
 
 
-def piece_label(piece):
+# GPT-2 has pieces of 64 characters ("ÃÂ" x 32, "=" x 64, "rawdownloadcloneembedreportprint"):
+# the tokens scene shows them whole; everywhere else a piece is named in at most this many
+# columns, cut with "…", so a grid header, a chart label, a chip or a caption stays legible.
+PIECE_COLUMNS = 16
+
+
+def piece_label(piece, whole=False):
     """A token piece as chips and labels show it: spaces as ␣, emoji as code points
-    (partial UTF-8 bytes already read <E6>: see tracer.trace.readable_piece)."""
-    return display_text(piece, visible_spaces=True)
+    (partial UTF-8 bytes already read <E6>: see tracer.trace.readable_piece); a long
+    piece cut to PIECE_COLUMNS unless `whole`."""
+    label = display_text(piece, visible_spaces=True)
+    return label if whole else shorten(label, PIECE_COLUMNS)
 
 
 def token_chip(theme, text, size=26, fill=None, edge=None, text_color=None, min_width=0.5):

@@ -8,5 +8,6 @@ loadable with `GPT2LMHeadModel.from_pretrained(CHECKPOINT_DIR)`; retrain it with
 """
 import pathlib
 
+NAME = "nano-sort"  # what --model calls it
 CHECKPOINT_DIR = pathlib.Path(__file__).parent / "checkpoint"
 LETTERS = "ABC"
