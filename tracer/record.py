@@ -4,6 +4,7 @@ import torch
 
 from tracer.capture import ActivationRecorder
 from tracer.errors import UserError
+from tracer.readout import logit_lens, unembedding_columns
 from tracer.sampling import Sampler, Sampling
 from tracer.trace import Trace
 
@@ -29,6 +30,9 @@ def trace_prompt(loaded, prompt, generate=0, sampling=Sampling()):
             steps.append(step)
             ids = torch.cat([ids, torch.tensor([[step["chosen"]["id"]]])], dim=1)
         activations = record_forward(loaded.model, ids[:, : loaded.n_ctx])
+        activations.update(logit_lens(loaded.model, activations))
+        chosen = [steps[0]["chosen"]["id"]] if steps else []  # the prediction scene's token, maybe sampled
+        activations.update(unembedding_columns(loaded.model, activations["logits"], len(prompt_ids) - 1, chosen))
 
     token_ids = ids[0].tolist()
     return Trace(
