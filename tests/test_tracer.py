@@ -11,7 +11,7 @@ from tracer.record import trace_prompt
 from tracer.sampling import Sampling
 from tracer.testing import real_gpt2_tokenizer
 from tracer.sampling import inverse_cdf
-from tracer.trace import INTEGER_KEYS, Trace, activation_names
+from tracer.trace import INTEGER_KEYS, Trace, activation_names, readable_piece
 
 PROMPT = "The quick brown fox jumps"
 
@@ -352,3 +352,11 @@ def test_inverse_cdf_picks_the_slice_that_holds_u():
     final = torch.tensor([0.125, 0.0, 0.5, 0.375])  # by falling probability: 2 [0, .5), 3 [.5, .875), 0 [.875, 1)
     assert [inverse_cdf(final, u) for u in (0.0, 0.49, 0.5, 0.87, 0.875, 0.999999)] == [2, 2, 3, 3, 0, 0]
     assert inverse_cdf(torch.tensor([0.5, 0.5 - 1e-7, 0.0]), 0.9999999) == 1  # a total under 1: the last kept
+
+
+def test_every_token_the_lens_names_has_its_piece(gpt2_vocab_checkpoint):
+    loaded = load_model(str(gpt2_vocab_checkpoint))
+    trace = trace_prompt(loaded, "Once upon a time", generate=2)
+    lens = trace["logit_lens.token_ids"][:, trace.n_prompt_tokens - 1:]
+    for token_id in {int(i) for i in lens.ravel()} | set(trace["unembed.token_ids"].tolist()):
+        assert trace.piece_text(token_id) == readable_piece(loaded.tokens.piece_bytes([token_id])[0]), token_id

@@ -89,7 +89,10 @@ class Trace:
     pretrained: bool
     weights: str  # a human description of where the weights come from
     steps: list  # one dict per generated token (see tracer.sampling)
-    activations: dict = field(repr=False)  # name -> float32 array
+    activations: dict = field(repr=False)  # name -> float32 array (token IDs: int64)
+    # The bytes of every other token the read-outs name (logit lens, unembedding), by ID
+    # as a string (JSON keys): so a scene can write a guess that is not in the text.
+    piece_bytes: dict = field(default_factory=dict, repr=False)
 
     # -- shape facts -----------------------------------------------------------------
 
@@ -132,6 +135,19 @@ class Trace:
         raw = b"".join(bytes(b) for b in self.token_bytes[start:stop])
         return raw.decode("utf-8", errors="replace")
 
+    def piece_text(self, token_id):
+        """Any token the Trace names, as a reader sees it: from the text, the step records or
+        `piece_bytes`; None when the Trace holds nothing of it."""
+        if str(token_id) in self.piece_bytes:
+            return readable_piece(self.piece_bytes[str(token_id)])
+        if token_id in self.token_ids:
+            return self.token_text(self.token_ids.index(token_id))
+        for step in self.steps:
+            for entry in (*step["candidates"], step["chosen"]):
+                if entry["id"] == token_id:
+                    return readable_piece(entry["bytes"])
+        return None
+
     @property
     def generated_text(self):
         return self.text(self.n_prompt_tokens)
@@ -151,6 +167,7 @@ class Trace:
             "pretrained": self.pretrained,
             "weights": self.weights,
             "steps": self.steps,
+            "piece_bytes": self.piece_bytes,
         }
 
     def save(self, path):
