@@ -26,6 +26,7 @@ from scenes.kit.motion import Fade
 from scenes.kit.numbers import MINUS_INFINITY, fmt_value
 from scenes.kit.text import display_text, fit_within, words, wrap_columns
 from scenes.kit.tokens import piece_label, window
+from scenes.kit.vectors import VectorRow
 from scenes.strings import say
 from scenes.theme import get_theme
 from scenes.views import LayerView, choose_head
@@ -299,6 +300,24 @@ class LayerScene(TraceScene):
         line = self.words(key, size=22, color=self.theme.muted, layer=self.layer, head=self.head)
         fit_within(line, width=self.content_width)
         return self.align_left(line, self.top - 0.85)
+
+    def vector_rows(self, rows, top=None, pitch=1.55, n_values=6, limit=None):
+        """Labelled vectors of the last token, one under another on one colour scale: for
+        each (label, vector, trace name) the label, the first values (each the Trace's
+        `name`[last, d]) and the whole vector as a strip. Returns each row's parts, a list."""
+        limit = colour_limit(*[vector for _, vector, _ in rows]) if limit is None else limit
+        top = self.content_top() - 0.2 if top is None else top
+        shown = []
+        for k, (label, vector, name) in enumerate(rows):
+            y = top - k * pitch
+            self.align_left(label, y)
+            meanings = [("trace", name, (self.last, d)) for d in range(n_values)]
+            more = self.words("values_more", size=20, color=self.theme.muted, n_more=len(vector) - n_values)
+            row = VectorRow(self.theme, vector, meanings, size=24, more=more, limit=limit,
+                            strip_width=self.content_width, strip_height=0.28)
+            row.shift([self.left_edge(), y - 0.48, 0])
+            shown.append([label, *row])
+        return shown
 
     def window_notice(self, beside_tag=False):
         """ "showing 12 of 40 tokens" under the tag, or on its line just left of it."""

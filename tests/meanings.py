@@ -55,6 +55,7 @@ MEANINGS = {
     "logit": (lambda t, position, token_id: float(t["logits"][position, token_id]), fmt_value),
     "probability": (lambda t, position, token_id: float(probabilities(t, position)[token_id]), fmt_percent),
     "scale": (lambda t, end: float(end), "{:g}".format),  # the end of a colour scale, not a value of the model
+    "axis": (lambda t, end: float(end), lambda value: fmt_value(value, 0)),  # the end of a graph's axis, not a value of the model
     "ln_normalised": (lambda t, layer, position, d: float(layer_norm_stage(t, layer, position, "normalised")[d]),
                       fmt_value),
     "ln_mean": (lambda t, layer, position, stage: float(layer_norm_stage(t, layer, position, stage).mean()),
