@@ -61,6 +61,8 @@ CATALOG = [
               follows="layer"),
     SceneInfo("prediction", "scenes.prediction", "PredictionScene",
               "The last position's logits become probabilities: the top candidates and the choice."),
+    SceneInfo("sampling", "scenes.sampling", "SamplingScene",
+              "Temperature reshapes the real distribution, top-k and top-p cut it, u lands in the chosen slice."),
     SceneInfo("loop", "scenes.loop", "LoopScene",
               "The autoregressive loop: each chosen token joins the text and the model runs again."),
 ]

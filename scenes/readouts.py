@@ -80,44 +80,45 @@ def warped(logits, temperature, top_k, top_p):
 
 
 class Sampling:
-    """How step `step` chose its token from the logits of its prefix's last position.
+    """How the first generated token was chosen from the logits of the prompt's last position
+    (or, with nothing generated, those logits alone: `step` None).
 
-    `candidates`: the most probable tokens (id, piece, logit, prob), then, per shown
-    temperature, their probabilities; the cuts (kept by top-k, by top-p), the final
-    distribution, and the draw: u, and the chosen token's slice [start, end) of the
+    `shown`: the most probable token IDs (falling probability, the same order at every
+    temperature), plus the chosen one when it ranks below them. With a sampled step: the
+    distribution after temperature (`tempered`) and after the cuts (`final`), how many
+    tokens each cut keeps, and the draw: u and the chosen token's slice [start, end) of the
     cumulative final distribution, in order of falling probability."""
 
-    def __init__(self, trace, step_index, n=8):
-        self.step_index = step_index
-        step = trace.steps[step_index]
-        self.step, self.settings = step, step["sampling"]
-        self.position = step["prefix_length"] - 1
+    def __init__(self, trace, n=8):
+        self.step = trace.steps[0] if trace.steps else None
+        self.position = trace.n_prompt_tokens - 1
         self.logits = np.asarray(trace["logits"][self.position], np.float64)  # (vocab,)
         self.probs = softmax(self.logits)
         self.order = np.argsort(-self.logits, kind="stable")  # falling probability, at every temperature
-        self.greedy = self.settings["temperature"] == 0
-        self.chosen = step["chosen"]["id"]
-        self.chosen_rank = int(np.flatnonzero(self.order == self.chosen)[0]) + 1
-        shown = self.order[:n].tolist()
+        self.settings = self.step["sampling"] if self.step else None
+        self.greedy = bool(self.step) and self.settings["temperature"] == 0
+        self.chosen = self.step["chosen"]["id"] if self.step else int(self.order[0])
+        self.chosen_rank = self.rank_of(self.chosen)
+        shown = [int(i) for i in self.order[:n]]
         self.shown = shown if self.chosen in shown else shown + [self.chosen]
         self.pieces = {i: trace.piece_text(i) for i in self.shown}
-        self.u = step.get("draw")
-        if self.greedy:
+        self.u = self.step.get("draw") if self.step else None
+        self.sampled = self.step is not None and not self.greedy
+        if not self.sampled:
             return
         temperature, top_k, top_p = self.settings["temperature"], self.settings["top_k"], self.settings["top_p"]
         self.tempered, self.final = warped(self.logits, temperature, top_k, top_p)
         self.kept = int((self.final > 0).sum())
         self.kept_by_k = min(top_k, len(self.logits))
         self.cumulative = np.cumsum(self.tempered[self.order])  # (vocab,)  after temperature, before the cuts
-        ranks = self.order[: self.kept]
-        ending = np.cumsum(self.final[ranks])
+        ending = np.cumsum(self.final[self.order[: self.kept]])
         at = self.chosen_rank - 1
         self.slice = (float(ending[at] - self.final[self.chosen]), float(ending[at]))
 
     def temperatures(self):
-        """The user's temperature and the two shown beside it, in rising order (1 for greedy's)."""
-        own = self.settings["temperature"] or 1.0
-        return sorted({*SHOWN_TEMPERATURES, own}) if own not in SHOWN_TEMPERATURES else [0.5, 1.0, 1.5]
+        """The user's temperature and the two shown beside it, rising (0.5, 1, 1.5 without one)."""
+        own = self.settings["temperature"] if self.sampled else None
+        return sorted({*SHOWN_TEMPERATURES, own}) if own and own not in SHOWN_TEMPERATURES else [0.5, 1.0, 1.5]
 
     def at_temperature(self, temperature):
         return softmax(self.logits / temperature)

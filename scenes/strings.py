@@ -176,6 +176,30 @@ STRINGS = {
         "mlp.resid_mid": "the residual stream after attention in layer {layer}",
         "mlp.added": "+ the MLP's output",
         "mlp.resid_post": "= the residual stream leaving layer {layer}",
+        # -- sampling -----------------------------------------------------------------------
+        "sampling.heading": "Sampling",
+        "sampling.explain_probs": "The model's probabilities for the next token: softmax of the last position's "
+                                  "logits (the {n} most probable).",
+        "sampling.raw_header": "probability (temperature 1)",
+        "sampling.explain_temperature_own": "Temperature divides the logits before the softmax: below 1 sharper, "
+                                            "above 1 flatter. Yours is marked.",
+        "sampling.explain_temperature": "Temperature divides the logits before the softmax: below 1 sharper, "
+                                        "above 1 flatter.",
+        "sampling.temperature_header": "temperature {temperature:g}",
+        "sampling.temperature_own": "temperature {temperature:g} (yours)",
+        "sampling.explain_cuts": "Top-k {top_k} keeps the {kept_k:,} most probable; top-p {top_p:g} keeps them until "
+                                 "the running sum passes {top_p:g}. Tokens left: {kept:,}.",
+        "sampling.cumulative_header": "running sum",
+        "sampling.final_header": "renormalised",
+        "sampling.cut": "cut",
+        "sampling.explain_renormalise": "The tokens left are divided by their sum, so they add up to 100% again.",
+        "sampling.explain_draw": "The generator (seed {seed}) draws u between 0 and 1; the token whose slice holds u "
+                                 "is chosen.",
+        "sampling.u": "u =",
+        "sampling.slice_to": "≤ u <",
+        "sampling.lands": "u lands in its slice: a {percent} chance (rank {rank:,})",
+        "sampling.greedy": "Greedy decoding (temperature 0): no draw, the largest bar is chosen.",
+        "sampling.no_steps": "No token was generated, so nothing was drawn (try --generate 5).",
     },
 }
 
