@@ -59,6 +59,8 @@ CATALOG = [
     SceneInfo("mlp", "scenes.mlp", "MLPScene",
               "The MLP: d -> 4d, GELU on this token's real values, the most active neurons, back to d, added.",
               follows="layer"),
+    SceneInfo("layers", "scenes.layers", "LayersScene",
+              "The stack: what attention and the MLP add in every layer, and the logit lens's guess after each."),
     SceneInfo("prediction", "scenes.prediction", "PredictionScene",
               "The last position's logits become probabilities: the top candidates and the choice."),
     SceneInfo("sampling", "scenes.sampling", "SamplingScene",

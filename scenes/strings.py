@@ -176,6 +176,22 @@ STRINGS = {
         "mlp.resid_mid": "the residual stream after attention in layer {layer}",
         "mlp.added": "+ the MLP's output",
         "mlp.resid_post": "= the residual stream leaving layer {layer}",
+        # -- the stack ----------------------------------------------------------------------
+        "layers.heading": "The stack",
+        "layers.explain_stack": "Each of the {n_layers} layers adds attention's output, then the MLP's, to the "
+                                "residual stream.",
+        "layers.explain_stream": "The residual stream holds everything added so far: its length after each layer.",
+        "layers.explain_lens": "The logit lens: the stream after each layer, read with the final LayerNorm and the "
+                               "unembedding, gives a best guess.",
+        "layers.explain_settled": "From layer {layer} on, the best guess is the final prediction “{piece}”.",
+        "layers.explain_settled_embeddings": "Already the embeddings guess the final prediction “{piece}”.",
+        "layers.explain_settled_last": "Only the last layer settles on the final prediction “{piece}”.",
+        "layers.embeddings": "embeddings",
+        "layers.layer": "layer {layer}",
+        "layers.attn_header": "attention adds",
+        "layers.mlp_header": "the MLP adds",
+        "layers.stream_header": "the stream",
+        "layers.guess_header": "best guess (logit lens)",
         # -- sampling -----------------------------------------------------------------------
         "sampling.heading": "Sampling",
         "sampling.explain_probs": "The model's probabilities for the next token: softmax of the last position's "

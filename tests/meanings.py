@@ -95,6 +95,8 @@ MEANINGS = {
     "cumulative": (lambda t, position, rank, temperature: float(np.sort(tempered(t, position, temperature))[::-1]
                                                                 [:rank].sum()), fmt_percent),
     "final": (lambda t, position, token_id: float(final_distribution(t, position)[token_id]), fmt_percent),
+    "norm": (lambda t, name, position: float(np.sqrt(np.sum(f64(t[name][position]) ** 2))), fmt_value),
+    "lens_prob": (lambda t, row, position, rank: float(t["logit_lens.probs"][row, position, rank]), fmt_percent),
     "draw": (lambda t, step: t.steps[step]["draw"], "{:.4f}".format),
     "slice_start": (lambda t, step: chosen_slice(t, step)[0], "{:.4f}".format),
     "slice_end": (lambda t, step: chosen_slice(t, step)[1], "{:.4f}".format),  # the end of a graph's axis, not a value of the model
