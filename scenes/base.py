@@ -180,6 +180,26 @@ class TraceScene(Scene):
         legend = Group(ramp, caption)
         return legend.move_to([self.right_edge() - legend.width / 2, self.top - top_gap, 0])
 
+    def vector_rows(self, rows, top=None, pitch=1.55, n_values=6, limit=None):
+        """Labelled vectors one under another on one colour scale: for each (label, vector,
+        trace name[, row]) the label, the first values (each the Trace's name[row, d]; row:
+        the prompt's last token unless given) and the whole vector as a strip. Returns each
+        row's parts, a list."""
+        limit = colour_limit(*[row[1] for row in rows]) if limit is None else limit
+        top = self.content_top() - 0.2 if top is None else top
+        shown = []
+        for k, (label, vector, name, *index) in enumerate(rows):
+            index = index[0] if index else self.trace.n_prompt_tokens - 1
+            y = top - k * pitch
+            self.align_left(label, y)
+            meanings = [("trace", name, (index, d)) for d in range(n_values)]
+            more = self.words("values_more", size=20, color=self.theme.muted, n_more=len(vector) - n_values)
+            row = VectorRow(self.theme, vector, meanings, size=24, more=more, limit=limit,
+                            strip_width=self.content_width, strip_height=0.28)
+            row.shift([self.left_edge(), y - 0.48, 0])
+            shown.append([label, *row])
+        return shown
+
     # -- placing -----------------------------------------------------------------------------
 
     def align_left(self, mob, y):
@@ -300,24 +320,6 @@ class LayerScene(TraceScene):
         line = self.words(key, size=22, color=self.theme.muted, layer=self.layer, head=self.head)
         fit_within(line, width=self.content_width)
         return self.align_left(line, self.top - 0.85)
-
-    def vector_rows(self, rows, top=None, pitch=1.55, n_values=6, limit=None):
-        """Labelled vectors of the last token, one under another on one colour scale: for
-        each (label, vector, trace name) the label, the first values (each the Trace's
-        `name`[last, d]) and the whole vector as a strip. Returns each row's parts, a list."""
-        limit = colour_limit(*[vector for _, vector, _ in rows]) if limit is None else limit
-        top = self.content_top() - 0.2 if top is None else top
-        shown = []
-        for k, (label, vector, name) in enumerate(rows):
-            y = top - k * pitch
-            self.align_left(label, y)
-            meanings = [("trace", name, (self.last, d)) for d in range(n_values)]
-            more = self.words("values_more", size=20, color=self.theme.muted, n_more=len(vector) - n_values)
-            row = VectorRow(self.theme, vector, meanings, size=24, more=more, limit=limit,
-                            strip_width=self.content_width, strip_height=0.28)
-            row.shift([self.left_edge(), y - 0.48, 0])
-            shown.append([label, *row])
-        return shown
 
     def window_notice(self, beside_tag=False):
         """ "showing 12 of 40 tokens" under the tag, or on its line just left of it."""

@@ -62,6 +62,16 @@ STRINGS = {
         "prediction.no_steps": "No token was generated: the most probable one is shown.",
         "prediction.chosen": "next token",
         "prediction.rank": "rank {rank:,}",
+        "prediction.explain_final_norm": "After the last of the {n_layers} layers, one more LayerNorm: the final one, "
+                                          "ln_f.",
+        "prediction.leaving": "the residual stream leaving layer {layer}",
+        "prediction.final_x": "x: after the final LayerNorm",
+        "prediction.explain_tied": "logits = x · W_U ({d_model:,} × {vocab_size:,}): the model reuses W_E, the embedding "
+                                   "matrix, as W_U (tied, as in GPT-2).",
+        "prediction.explain_untied": "logits = x · W_U ({d_model:,} × {vocab_size:,}): this model's own unembedding, "
+                                     "not tied to W_E.",
+        "prediction.column": "the column of “{piece}” in W_U",
+        "prediction.logit_of": "all added up: the logit of “{piece}”",
         # -- loop ---------------------------------------------------------------------
         "loop.heading": "The loop",
         "loop.explain": "The chosen token joins the text, and the model runs again on all of it.",

@@ -82,6 +82,12 @@ def chosen_slice(trace, step_index):
     return float(end - final[step["chosen"]["id"]]), float(end)
 
 
+def unembedding_products(trace, position, token_id):
+    """The final vector times the token's column of W_U, term by term (their sum is its logit)."""
+    column = f64(trace["unembed.columns"][list(trace["unembed.token_ids"]).index(token_id)])
+    return f64(trace["ln_final.hook_normalized"][position]) * column
+
+
 # kind -> (the value, from the Trace and the meaning's other items; how it is written)
 MEANINGS = {
     "trace": (lambda t, name, index: float(t[name][index]), fmt_value),
@@ -95,6 +101,9 @@ MEANINGS = {
     "cumulative": (lambda t, position, rank, temperature: float(np.sort(tempered(t, position, temperature))[::-1]
                                                                 [:rank].sum()), fmt_percent),
     "final": (lambda t, position, token_id: float(final_distribution(t, position)[token_id]), fmt_percent),
+    "unembed_term": (lambda t, position, token_id, d: float(unembedding_products(t, position, token_id)[d]), fmt_value),
+    "unembed_rest": (lambda t, position, token_id, start: float(unembedding_products(t, position, token_id)[start:]
+                                                                .sum()), fmt_value),
     "norm": (lambda t, name, position: float(np.sqrt(np.sum(f64(t[name][position]) ** 2))), fmt_value),
     "lens_prob": (lambda t, row, position, rank: float(t["logit_lens.probs"][row, position, rank]), fmt_percent),
     "draw": (lambda t, step: t.steps[step]["draw"], "{:.4f}".format),
