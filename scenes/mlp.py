@@ -152,6 +152,7 @@ class MLPScene(LayerScene):
                           mono(self.theme, ") =", size=26),
                           value_text(self.theme, post, ("trace", f"blocks.{L}.mlp.hook_post", (last, neuron)),
                                      size=26, color=self.theme.accent)).arrange(RIGHT, buff=0.06)
+        equation[3].shift(RIGHT * 0.1)  # room round the "=" (")" and "=" share one text)
         formula = self.words(FORMULAS.get(activation, "mlp.formula_other"), size=20, color=self.theme.muted,
                              name=activation)
         why = self.words("mlp.gelu_why", size=20, color=self.theme.muted)

@@ -66,10 +66,10 @@ STRINGS = {
                                           "ln_f.",
         "prediction.leaving": "the residual stream leaving layer {layer}",
         "prediction.final_x": "x: after the final LayerNorm",
-        "prediction.explain_tied": "logits = x · W_U ({d_model:,} × {vocab_size:,}): the model reuses W_E, the embedding "
-                                   "matrix, as W_U (tied, as in GPT-2).",
+        "prediction.explain_tied": "logits = x · W_U ({d_model:,} × {vocab_size:,}), and W_U is W_E, the embedding "
+                                   "matrix, reused (tied).",
         "prediction.explain_untied": "logits = x · W_U ({d_model:,} × {vocab_size:,}): this model's own unembedding, "
-                                     "not tied to W_E.",
+                                     "not W_E.",
         "prediction.column": "the column of “{piece}” in W_U",
         "prediction.logit_of": "all added up: the logit of “{piece}”",
         # -- loop ---------------------------------------------------------------------
