@@ -32,14 +32,9 @@ class MLPScene(LayerScene):
         L = self.layer
 
         # -- beat 1: d numbers in, 4d pre-activations out -------------------------------------------
-        self.beat("expand")
-        self.set_caption(self.say("mlp.explain_expand", d_model=self.d_model, d_mlp=self.d_mlp))
-        expand = self.matrix_step(view.mlp_in[last], "ln2.hook_normalized", "mlp.input",
+        expand = self.matrix_beat("expand", self.say("mlp.explain_expand", d_model=self.d_model, d_mlp=self.d_mlp),
+                                  [], view.mlp_in[last], "ln2.hook_normalized", "mlp.input",
                                   view.mlp_pre[last], "mlp.hook_pre", "mlp.pre", "W_in", "b_in")
-        self.show(expand[0], run_time=0.8)
-        self.show(expand[1], run_time=0.6)
-        self.show(expand[2], run_time=0.8)
-        self.wait(2)
 
         # -- beat 2: GELU on every pre-activation ----------------------------------------------------
         self.beat("gelu")
@@ -62,15 +57,9 @@ class MLPScene(LayerScene):
         self.wait(2)
 
         # -- beat 4: back to d numbers ----------------------------------------------------------------------
-        self.beat("project")
-        self.set_caption(self.say("mlp.explain_project", d_model=self.d_model, d_mlp=self.d_mlp))
-        self.hide([graph, worked[0], *chart])
-        project = self.matrix_step(view.mlp_post[last], "mlp.hook_post", "mlp.post",
+        project = self.matrix_beat("project", self.say("mlp.explain_project", d_model=self.d_model, d_mlp=self.d_mlp),
+                                   [graph, worked[0], *chart], view.mlp_post[last], "mlp.hook_post", "mlp.post",
                                    view.mlp_out[last], "hook_mlp_out", "mlp.out", "W_out", "b_out")
-        self.show(project[0], run_time=0.8)
-        self.show(project[1], run_time=0.6)
-        self.show(project[2], run_time=0.8)
-        self.wait(2)
 
         # -- beat 5: added to the residual stream ---------------------------------------------------------
         self.beat("residual")
@@ -88,6 +77,18 @@ class MLPScene(LayerScene):
         self.wait(2.5)
 
     # -- beats 1 and 4: a vector times a matrix -----------------------------------------------------
+
+    def matrix_beat(self, name, caption, leaving, *step):
+        """A beat of a vector times a matrix: its caption, what leaves, then the vector in, the
+        weights, the vector out (see matrix_step); returns those three lists."""
+        self.beat(name)
+        self.set_caption(caption)
+        self.hide(leaving)
+        parts = self.matrix_step(*step)
+        for group, run_time in zip(parts, (0.8, 0.6, 0.8)):
+            self.show(group, run_time=run_time)
+        self.wait(2)
+        return parts
 
     def matrix_step(self, before, before_name, before_key, after, after_name, after_key, matrix, bias):
         """The vector in (label, values, strip), "× W (n × m) + b", the vector out: three lists."""
