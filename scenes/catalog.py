@@ -62,7 +62,7 @@ CATALOG = [
     SceneInfo("layers", "scenes.layers", "LayersScene",
               "The stack: what attention and the MLP add in every layer, and the logit lens's guess after each."),
     SceneInfo("prediction", "scenes.prediction", "PredictionScene",
-              "The last position's logits become probabilities: the top candidates and the choice."),
+              "Final LayerNorm, logits = x · W_U (one worked), their probabilities: the top candidates, the choice."),
     SceneInfo("sampling", "scenes.sampling", "SamplingScene",
               "Temperature reshapes the real distribution, top-k and top-p cut it, u lands in the chosen slice."),
     SceneInfo("loop", "scenes.loop", "LoopScene",

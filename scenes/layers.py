@@ -97,7 +97,7 @@ class LayersScene(TraceScene):
             elif row == 0:
                 label = self.words("layers.embeddings", size=self.size, strut=True)
             else:
-                label = self.words("layers.layer", size=self.size, strut=True, layer=row - 1)
+                label = self.words("attention.tag_layer", size=self.size, strut=True, layer=row - 1)
             labels.append(centre_text_on(label, [self.label_right - label.width / 2, self.y(r), 0]))
         return labels
 

@@ -197,7 +197,6 @@ STRINGS = {
         "layers.explain_settled_embeddings": "Already the embeddings guess the final prediction “{piece}”.",
         "layers.explain_settled_last": "Only the last layer settles on the final prediction “{piece}”.",
         "layers.embeddings": "embeddings",
-        "layers.layer": "layer {layer}",
         "layers.attn_header": "attention adds",
         "layers.mlp_header": "the MLP adds",
         "layers.stream_header": "the stream",
