@@ -172,11 +172,7 @@ class AllHeadsScene(HeadScene):
     def residual_rows(self):
         """The last token: the stream entering the layer, plus the attention output, equals
         the stream after attention (each: label, first values, strip)."""
-        layer, L = self.layer_view, self.layer
-        vectors = (layer.resid_pre[self.last], layer.attn_out[self.last], layer.resid_mid[self.last])
-        keys = ("resid_entering", "heads.attn_out", "heads.resid_mid")
-        names = ("hook_resid_pre", "hook_attn_out", "hook_resid_mid")
-        colours = (self.theme.text, self.theme.accent_2, self.theme.accent)
-        labels = [self.words(key, size=self.label_size + 2, color=colour, layer=L) for key, colour in zip(keys, colours)]
-        return self.vector_rows([(label, vector, f"blocks.{L}.{name}") for label, vector, name in
-                                 zip(labels, vectors, names)])
+        layer = self.layer_view
+        return self.adding_rows(("resid_entering", "heads.attn_out", "heads.resid_mid"),
+                                (layer.resid_pre[self.last], layer.attn_out[self.last], layer.resid_mid[self.last]),
+                                ("hook_resid_pre", "hook_attn_out", "hook_resid_mid"))

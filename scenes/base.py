@@ -321,6 +321,14 @@ class LayerScene(TraceScene):
         fit_within(line, width=self.content_width)
         return self.align_left(line, self.top - 0.85)
 
+    def adding_rows(self, keys, vectors, names):
+        """The last token's vector, what is added to it, and their sum: three labelled rows
+        (string keys, vectors, this layer's trace names), in the text, second and accent colours."""
+        colours = (self.theme.text, self.theme.accent_2, self.theme.accent)
+        labels = [self.words(key, size=22, color=colour, layer=self.layer) for key, colour in zip(keys, colours)]
+        return self.vector_rows([(label, vector, f"blocks.{self.layer}.{name}")
+                                 for label, vector, name in zip(labels, vectors, names)])
+
     def window_notice(self, beside_tag=False):
         """ "showing 12 of 40 tokens" under the tag, or on its line just left of it."""
         shown = sum(i is not None for i in self.indices)

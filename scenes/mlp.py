@@ -65,13 +65,9 @@ class MLPScene(LayerScene):
         self.beat("residual")
         self.set_caption(self.say("mlp.explain_residual", layer=L))
         self.hide([part for group in project for part in group])
-        keys = ("mlp.resid_mid", "mlp.added", "mlp.resid_post")
-        colours = (self.theme.text, self.theme.accent_2, self.theme.accent)
-        vectors = (view.resid_mid[last], view.mlp_out[last], view.resid_post[last])
-        names = ("hook_resid_mid", "hook_mlp_out", "hook_resid_post")
-        labels = [self.words(key, size=self.label_size + 2, color=colour, layer=L) for key, colour in zip(keys, colours)]
-        rows = self.vector_rows([(label, vector, f"blocks.{L}.{name}") for label, vector, name in
-                                 zip(labels, vectors, names)])
+        rows = self.adding_rows(("mlp.resid_mid", "mlp.added", "mlp.resid_post"),
+                                (view.resid_mid[last], view.mlp_out[last], view.resid_post[last]),
+                                ("hook_resid_mid", "hook_mlp_out", "hook_resid_post"))
         self.show(rows[0] + rows[1], run_time=1.0)
         self.show(rows[2], run_time=1.0)
         self.wait(2.5)
@@ -129,7 +125,8 @@ class MLPScene(LayerScene):
         ticks = []
         for value, where, side in ((x_lo, axes.c2p(x_lo, 0), DOWN), (x_hi, axes.c2p(x_hi, 0), DOWN),
                                    (y_hi, axes.c2p(0, y_hi), LEFT)):
-            tick = value_text(self.theme, value, ("axis", value), size=18, color=self.theme.muted, fmt=lambda v: fmt_value(v, 0))
+            tick = value_text(self.theme, value, ("axis", value), size=18, color=self.theme.muted,
+                              fmt=lambda v: fmt_value(v, 0))
             ticks.append(tick.next_to(where, side, buff=0.12))
         x_name = self.words("mlp.axis_pre", size=18, color=self.theme.muted)
         x_name.next_to(axes.c2p(x_hi, 0), DOWN, buff=0.12).shift(LEFT * (x_name.width / 2 + ticks[1].width / 2 + 0.2))
@@ -171,8 +168,8 @@ class MLPScene(LayerScene):
         values = [float(self.layer_view.mlp_post[last, n]) for n in neurons]
         rows = probability_bars(self.theme, [self.say("mlp.neuron", neuron=n) for n in neurons],
                                 values, 2.2, size=22, row_height=0.5, label_width=2.2, fmt=fmt_value,
-                                largest=max(max(values), 1e-9), meanings=[("trace", f"blocks.{L}.mlp.hook_post", (last, n))
-                                                         for n in neurons])
+                                largest=max(max(values), 1e-9),
+                                meanings=[("trace", f"blocks.{L}.mlp.hook_post", (last, n)) for n in neurons])
         title = self.words("mlp.most_active", size=20, color=self.theme.muted)
         title.next_to(rows, UP, buff=0.3).align_to(rows, LEFT)
         chart = VGroup(title, rows)

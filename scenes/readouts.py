@@ -21,7 +21,10 @@ class Stack:
     def __init__(self, trace, position):
         self.trace, self.position = trace, position
         self.n_layers = trace.n_layers
-        norm = lambda key, layer: float(np.linalg.norm(np.asarray(trace.block(layer, key)[position], np.float64)))  # noqa: E731
+
+        def norm(key, layer):
+            return float(np.linalg.norm(np.asarray(trace.block(layer, key)[position], np.float64)))
+
         layers = range(self.n_layers)
         self.attn = [norm("hook_attn_out", l) for l in layers]
         self.mlp = [norm("hook_mlp_out", l) for l in layers]

@@ -212,7 +212,8 @@ class SamplingScene(TraceScene):
             block = Rectangle(width=max(width * length, 0.02), height=self.line_height, stroke_width=0,
                               fill_color=colour, fill_opacity=1)
             slices.append(block.move_to([x(start + width / 2), self.line_y, 0]))
-            name = words(theme, self.candidate_label({"id": int(token_id), "piece": self.trace.piece_text(int(token_id))}),
+            piece = self.trace.piece_text(int(token_id))
+            name = words(theme, self.candidate_label({"id": int(token_id), "piece": piece}),
                          size=self.size - 4, color=theme.background, strut=True)
             if name.width + 0.15 < block.width:  # a slice wide enough names its token
                 slices.append(centre_text_on(name, block.get_center()))

@@ -179,7 +179,8 @@ STRINGS = {
         "mlp.gelu_why": "each dot: one of this token's neurons",
         "mlp.explain_neurons": "The {n} most active neurons of this token: the largest values after GELU.",
         "mlp.most_active": "most active neurons, after GELU",
-        "mlp.explain_project": "Times W_out, plus a bias: the {d_mlp:,} numbers go back to {d_model:,}, the MLP's output.",
+        "mlp.explain_project": "Times W_out, plus a bias: the {d_mlp:,} numbers go back to {d_model:,}, "
+                               "the MLP's output.",
         "mlp.post": "after GELU: {n:,} numbers",
         "mlp.out": "the MLP's output: {n:,} numbers",
         "mlp.explain_residual": "The MLP's output is added to the residual stream: what layer {layer} passes on.",

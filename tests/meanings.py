@@ -95,7 +95,7 @@ MEANINGS = {
     "logit": (lambda t, position, token_id: float(t["logits"][position, token_id]), fmt_value),
     "probability": (lambda t, position, token_id: float(probabilities(t, position)[token_id]), fmt_percent),
     "scale": (lambda t, end: float(end), "{:g}".format),  # the end of a colour scale, not a value of the model
-    "axis": (lambda t, end: float(end), lambda value: fmt_value(value, 0)),
+    "axis": (lambda t, end: float(end), lambda value: fmt_value(value, 0)),  # an axis's end, not a value of the model
     "tempered": (lambda t, position, token_id, temperature: float(tempered(t, position, temperature)[token_id]),
                  fmt_percent),
     "cumulative": (lambda t, position, rank, temperature: float(np.sort(tempered(t, position, temperature))[::-1]
@@ -108,7 +108,7 @@ MEANINGS = {
     "lens_prob": (lambda t, row, position, rank: float(t["logit_lens.probs"][row, position, rank]), fmt_percent),
     "draw": (lambda t, step: t.steps[step]["draw"], "{:.4f}".format),
     "slice_start": (lambda t, step: chosen_slice(t, step)[0], "{:.4f}".format),
-    "slice_end": (lambda t, step: chosen_slice(t, step)[1], "{:.4f}".format),  # the end of a graph's axis, not a value of the model
+    "slice_end": (lambda t, step: chosen_slice(t, step)[1], "{:.4f}".format),
     "ln_normalised": (lambda t, layer, position, d: float(layer_norm_stage(t, layer, position, "normalised")[d]),
                       fmt_value),
     "ln_mean": (lambda t, layer, position, stage: float(layer_norm_stage(t, layer, position, stage).mean()),
