@@ -14,7 +14,7 @@ from scenes.readouts import Stack
 
 
 class LayersScene(TraceScene):
-    max_rows = 14  # lens rows shown whole (GPT-2 small has 13); deeper models show a window
+    max_rows = 13  # lens rows shown whole (GPT-2 small has 13); deeper models show a window
     bar_length = 1.9
     # column x positions: label's right end, the two bars' left ends, the stream's and the
     # guess's right ends
@@ -24,7 +24,7 @@ class LayersScene(TraceScene):
         self.show_heading("layers.heading")
         self.position = self.trace.n_prompt_tokens - 1
         stack = self.stack = Stack(self.trace, self.position)
-        self.rows = window(stack.n_layers + 1, self.max_rows, head=3)
+        self.rows = window(stack.n_layers + 1, self.max_rows, head=3, tail=self.max_rows - 4)
         n = len(self.rows)
         self.size = 24 if n <= 6 else 20
         room = self.content_top() - 0.6 - self.caption_top()  # below the column headers
