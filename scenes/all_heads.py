@@ -12,7 +12,7 @@ from scenes.base import HeadScene
 from scenes.kit.colour import colour_limit, heatmap
 from scenes.kit.numbers import mono
 from scenes.kit.text import centre_text_on, fit_within, label_within
-from scenes.kit.vectors import MatrixBlock, VectorRow
+from scenes.kit.vectors import MatrixBlock
 
 
 class AllHeadsScene(HeadScene):
@@ -174,22 +174,7 @@ class AllHeadsScene(HeadScene):
     def residual_rows(self):
         """The last token: the stream entering the layer, plus the attention output, equals
         the stream after attention (each: label, first values, strip)."""
-        layer, L, last = self.layer_view, self.layer, self.last
-        vectors = (layer.resid_pre[last], layer.attn_out[last], layer.resid_mid[last])
-        limit = colour_limit(*vectors)
-        keys = ("resid_entering", "heads.attn_out", "heads.resid_mid")
-        names = ("hook_resid_pre", "hook_attn_out", "hook_resid_mid")
-        colours = (self.theme.text, self.theme.accent_2, self.theme.accent)
-        rows = []
-        top = self.content_top() - 0.2
-        for k, (vector, key, name, colour) in enumerate(zip(vectors, keys, names, colours)):
-            y = top - k * 1.55
-            label = self.words(key, size=self.label_size + 2, color=colour, layer=L)
-            self.align_left(label, y)
-            meanings = [("trace", f"blocks.{L}.{name}", (last, d)) for d in range(self.n_values)]
-            more = self.words("values_more", size=20, color=self.theme.muted, n_more=len(vector) - self.n_values)
-            row = VectorRow(self.theme, vector, meanings, size=24, more=more, limit=limit,
-                            strip_width=self.content_width, strip_height=0.28)
-            row.shift([self.left_edge(), y - 0.48, 0])
-            rows.append([label, *row])
-        return rows
+        layer = self.layer_view
+        return self.adding_rows(("resid_entering", "heads.attn_out", "heads.resid_mid"),
+                                (layer.resid_pre[self.last], layer.attn_out[self.last], layer.resid_mid[self.last]),
+                                ("hook_resid_pre", "hook_attn_out", "hook_resid_mid"))

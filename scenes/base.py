@@ -26,6 +26,7 @@ from scenes.kit.motion import Fade
 from scenes.kit.numbers import MINUS_INFINITY, fmt_value
 from scenes.kit.text import display_text, fit_within, words, wrap_columns
 from scenes.kit.tokens import piece_label, window
+from scenes.kit.vectors import VectorRow
 from scenes.strings import say
 from scenes.theme import get_theme
 from scenes.views import LayerView, choose_head, head_behaviour
@@ -192,6 +193,26 @@ class TraceScene(Scene):
         legend = Group(ramp, caption)
         return legend.move_to([self.right_edge() - legend.width / 2, self.top - top_gap, 0])
 
+    def vector_rows(self, rows, top=None, pitch=1.55, n_values=6, limit=None):
+        """Labelled vectors one under another on one colour scale: for each (label, vector,
+        trace name[, row]) the label, the first values (each the Trace's name[row, d]; row:
+        the prompt's last token unless given) and the whole vector as a strip. Returns each
+        row's parts, a list."""
+        limit = colour_limit(*[row[1] for row in rows]) if limit is None else limit
+        top = self.content_top() - 0.2 if top is None else top
+        shown = []
+        for k, (label, vector, name, *index) in enumerate(rows):
+            index = index[0] if index else self.trace.n_prompt_tokens - 1
+            y = top - k * pitch
+            self.align_left(label, y)
+            meanings = [("trace", name, (index, d)) for d in range(n_values)]
+            more = self.words("values_more", size=20, color=self.theme.muted, n_more=len(vector) - n_values)
+            row = VectorRow(self.theme, vector, meanings, size=24, more=more, limit=limit,
+                            strip_width=self.content_width, strip_height=0.28)
+            row.shift([self.left_edge(), y - 0.48, 0])
+            shown.append([label, *row])
+        return shown
+
     # -- placing -----------------------------------------------------------------------------
 
     def align_left(self, mob, y):
@@ -314,6 +335,14 @@ class LayerScene(TraceScene):
         line = self.words(key, size=22, color=self.theme.muted, layer=self.layer, head=self.head, does=does)
         fit_within(line, width=self.content_width)
         return self.align_left(line, self.top - 0.85)
+
+    def adding_rows(self, keys, vectors, names):
+        """The last token's vector, what is added to it, and their sum: three labelled rows
+        (string keys, vectors, this layer's trace names), in the text, second and accent colours."""
+        colours = (self.theme.text, self.theme.accent_2, self.theme.accent)
+        labels = [self.words(key, size=22, color=colour, layer=self.layer) for key, colour in zip(keys, colours)]
+        return self.vector_rows([(label, vector, f"blocks.{self.layer}.{name}")
+                                 for label, vector, name in zip(labels, vectors, names)])
 
     def window_notice(self, beside_tag=False):
         """ "showing 12 of 40 tokens" under the tag, or on its line just left of it."""

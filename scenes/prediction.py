@@ -1,14 +1,19 @@
-"""Prediction: the last prompt position's logits become probabilities; the top candidates
-as a bar chart with their real probabilities, and the token chosen next."""
+"""Prediction: the last prompt position's vector after the last layer goes through the final
+LayerNorm, then the unembedding W_U (tied to W_E in GPT-2): one logit worked through, the
+final vector times the chosen token's column, added up. Then the logits become
+probabilities: the top candidates as a bar chart with their real probabilities, and the
+token chosen next."""
 
 from manim import DOWN, LEFT, RIGHT, UP, GrowFromEdge, Indicate, VGroup
 
 from scenes.base import TraceScene
 from scenes.kit.charts import probability_bars, row_highlight
-from scenes.kit.motion import Fade
-from scenes.kit.numbers import fmt_percent
+from scenes.kit.motion import Fade, Glide
+from scenes.kit.numbers import fmt_percent, value_text
 from scenes.kit.text import fit_within
 from scenes.kit.tokens import token_chip
+from scenes.kit.vectors import VectorRow
+from scenes.readouts import Unembedding
 from scenes.views import Prediction
 
 
@@ -18,22 +23,45 @@ class PredictionScene(TraceScene):
     row_height = 0.42
     bar_length = 4.2
     label_width = 3.0  # longer pieces shrink to fit
+    pitch = 1.4  # between the vector rows of the unembedding beats
 
     def construct(self):
         self.show_heading("prediction.heading")
         self.prediction = Prediction(self.trace, self.position, self.first_step, k=self.n_candidates)
         context = self.context_line()
         chart = self.chart()
+        unembedding = Unembedding(self.trace, self.position, self.prediction.chosen["id"])
 
-        # -- beat 1: one score per vocabulary entry ------------------------------------------
+        # -- beat 1: the final LayerNorm --------------------------------------------------------
+        self.beat("final-norm")
+        self.set_caption(self.say("prediction.explain_final_norm", n_layers=self.trace.n_layers))
+        final = self.final_norm_rows(unembedding)
+        self.play(Fade(context))
+        self.show(final[0], run_time=0.8)
+        self.show(final[1], run_time=0.8)
+        self.wait(1.5)
+
+        # -- beat 2: times W_U: one logit worked through ------------------------------------------
+        self.beat("unembed")
+        self.set_caption(self.say("prediction.explain_tied" if unembedding.tied else "prediction.explain_untied",
+                                  d_model=self.trace.d_model, vocab_size=self.trace.config["vocab_size"]))
+        self.hide(final[0])
+        self.play(*[Glide(part, part.get_center() + UP * self.pitch) for part in final[1]], run_time=0.6)
+        worked = self.worked_logit(unembedding, final[1])
+        self.show(worked[0], run_time=0.8)
+        self.show(worked[1], run_time=0.8)
+        self.show(worked[2], run_time=0.8)
+        self.wait(2)
+
+        # -- beat 3: one score per vocabulary entry ------------------------------------------
         self.beat("logits")
         self.set_caption(self.say("prediction.logits", vocab_size=self.trace.config["vocab_size"]))
-        self.play(Fade(context))
+        self.hide([*final[1], *[part for line in worked for part in line]])
         self.play(Fade(chart.headers[0]), Fade(VGroup(*[VGroup(r.label, r.extra) for r in chart.rows]),
                                                    lag_ratio=0.06), run_time=1.2)
         self.wait(1.5)
 
-        # -- beat 2: softmax turns them into probabilities --------------------------------------
+        # -- beat 4: softmax turns them into probabilities --------------------------------------
         self.beat("softmax")
         self.set_caption(self.say("prediction.softmax"))
         self.play(Fade(chart.headers[1]), *[GrowFromEdge(r.bar, LEFT) for r in chart.rows], run_time=1.2)
@@ -41,7 +69,7 @@ class PredictionScene(TraceScene):
         self.play(Fade(values), Fade(chart.rest), run_time=0.8)
         self.wait(1.5)
 
-        # -- beat 3: the token chosen next --------------------------------------------------------
+        # -- beat 5: the token chosen next --------------------------------------------------------
         self.beat("choice")
         self.set_caption(self.choice_sentence())
         chosen_index = self.prediction.rows()[1]
@@ -63,6 +91,39 @@ class PredictionScene(TraceScene):
         return self.trace.steps[0] if self.trace.steps else None
 
     # -- pieces -------------------------------------------------------------------------------
+
+    def final_norm_rows(self, unembedding):
+        """The stream leaving the last layer, and after the final LayerNorm (the x W_U reads)."""
+        last = self.trace.n_layers - 1
+        labels = [self.words("prediction.leaving", size=22, layer=last),
+                  self.words("prediction.final_x", size=22, color=self.theme.accent)]
+        return self.vector_rows([(labels[0], unembedding.before, f"blocks.{last}.hook_resid_post"),
+                                 (labels[1], unembedding.x, "ln_final.hook_normalized")], top=self.top - 1.75,
+                                pitch=self.pitch)
+
+    def worked_logit(self, unembedding, x_row):
+        """Under x (already shown): the chosen token's column of W_U; their first products,
+        the rest added up; and the total, the token's logit. Three lists of mobjects."""
+        theme, n, position, token_id = self.theme, 6, self.position, unembedding.token_id
+        piece = self.candidate_label(self.prediction.chosen)
+        column_label = self.words("prediction.column", size=22, color=self.theme.accent_2, piece=piece)
+        top = x_row[0].get_y() - self.pitch
+        column = self.vector_rows([(column_label, unembedding.column, "unembed.columns", unembedding.column_index)],
+                                  top=top)[0]
+        rest = len(unembedding.products) - n
+        more = VGroup(self.words("dots.rest", size=20, color=theme.muted, n_rest=rest),
+                      value_text(theme, unembedding.products[n:].sum(), ("unembed_rest", position, token_id, n),
+                                 size=24)).arrange(RIGHT, buff=0.15) if rest > 0 else None
+        products = VectorRow(theme, unembedding.products, [("unembed_term", position, token_id, d) for d in range(n)],
+                             size=24, more=more)
+        label = self.words("dots.products", size=22, color=theme.muted)
+        self.align_left(label, top - self.pitch)
+        products.shift([self.left_edge(), top - self.pitch - 0.48, 0])
+        total = VGroup(self.words("prediction.logit_of", size=24, piece=piece),
+                       value_text(theme, unembedding.logit, ("logit", position, token_id), size=28,
+                                  color=theme.accent)).arrange(RIGHT, buff=0.2)
+        total.next_to(products, DOWN, buff=0.35).align_to(products, LEFT).shift(RIGHT * 0.3)
+        return [column, [label, products], [total]]
 
     def context_line(self):
         """The last prompt token on the left ("After the last token [␣dog]"); the chosen next

@@ -65,6 +65,16 @@ STRINGS = {
         "prediction.no_steps": "No token was generated: the most probable one is shown.",
         "prediction.chosen": "next token",
         "prediction.rank": "rank {rank:,}",
+        "prediction.explain_final_norm": "After the last of the {n_layers} layers, one more LayerNorm: the final one, "
+                                          "ln_f.",
+        "prediction.leaving": "the residual stream leaving layer {layer}",
+        "prediction.final_x": "x: after the final LayerNorm",
+        "prediction.explain_tied": "logits = x · W_U ({d_model:,} × {vocab_size:,}), and W_U is W_E, the embedding "
+                                   "matrix, reused (tied).",
+        "prediction.explain_untied": "logits = x · W_U ({d_model:,} × {vocab_size:,}): this model's own unembedding, "
+                                     "not W_E.",
+        "prediction.column": "the column of “{piece}” in W_U",
+        "prediction.logit_of": "all added up: the logit of “{piece}”",
         # -- loop ---------------------------------------------------------------------
         "loop.heading": "The loop",
         "loop.explain": "The chosen token joins the text, and the model runs again on all of it.",
@@ -159,6 +169,71 @@ STRINGS = {
         "heads.explain_residual": "It is added to the residual stream, for every token; here the last one.",
         "heads.attn_out": "+ the attention output",
         "heads.resid_mid": "= the residual stream after attention",
+        # -- MLP ----------------------------------------------------------------------------
+        "mlp.heading": "MLP",
+        "mlp.explain_expand": "The MLP reads the vector after LayerNorm 2 ({d_model:,} numbers): times W_in, "
+                              "plus a bias, gives {d_mlp:,} pre-activations.",
+        "mlp.input": "x after LayerNorm 2: {n:,} numbers",
+        "mlp.pre": "pre-activations: {n:,} numbers, one per neuron",
+        "mlp.weights_note": "the model's learned weights",
+        "mlp.explain_gelu": "GELU bends each of the {d_mlp:,} numbers: negatives fade to about 0, positives pass.",
+        "mlp.axis_pre": "before GELU",
+        "mlp.axis_post": "after GELU",
+        "mlp.neuron": "neuron {neuron:,}",
+        "mlp.formula_tanh": "GELU(x) ≈ ½ x (1 + tanh(0.7979 (x + 0.044715 x³)))",
+        "mlp.formula_erf": "GELU(x) = x · Φ(x), Φ: the normal distribution's CDF",
+        "mlp.formula_relu": "ReLU(x) = max(x, 0)",
+        "mlp.formula_other": "{name}: the model's own activation function",
+        "mlp.gelu_why": "each dot: one of this token's neurons",
+        "mlp.explain_neurons": "The {n} most active neurons of this token: the largest values after GELU.",
+        "mlp.most_active": "most active neurons, after GELU",
+        "mlp.explain_project": "Times W_out, plus a bias: the {d_mlp:,} numbers go back to {d_model:,}, "
+                               "the MLP's output.",
+        "mlp.post": "after GELU: {n:,} numbers",
+        "mlp.out": "the MLP's output: {n:,} numbers",
+        "mlp.explain_residual": "The MLP's output is added to the residual stream: what layer {layer} passes on.",
+        "mlp.resid_mid": "the residual stream after attention in layer {layer}",
+        "mlp.added": "+ the MLP's output",
+        "mlp.resid_post": "= the residual stream leaving layer {layer}",
+        # -- the stack ----------------------------------------------------------------------
+        "layers.heading": "The stack",
+        "layers.explain_stack": "Each of the {n_layers} layers adds attention's output, then the MLP's, to the "
+                                "residual stream.",
+        "layers.explain_stream": "The residual stream holds everything added so far: its length after each layer.",
+        "layers.explain_lens": "The logit lens: the stream after each layer, read with the final LayerNorm and the "
+                               "unembedding, gives a best guess.",
+        "layers.explain_settled": "From layer {layer} on, the best guess is the final prediction “{piece}”.",
+        "layers.explain_settled_embeddings": "Already the embeddings guess the final prediction “{piece}”.",
+        "layers.explain_settled_last": "Only the last layer settles on the final prediction “{piece}”.",
+        "layers.embeddings": "embeddings",
+        "layers.attn_header": "attention adds",
+        "layers.mlp_header": "the MLP adds",
+        "layers.stream_header": "the stream",
+        "layers.guess_header": "best guess (logit lens)",
+        # -- sampling -----------------------------------------------------------------------
+        "sampling.heading": "Sampling",
+        "sampling.explain_probs": "The model's probabilities for the next token: softmax of the last position's "
+                                  "logits (the {n} most probable).",
+        "sampling.raw_header": "probability (temperature 1)",
+        "sampling.explain_temperature_own": "Temperature divides the logits before the softmax: below 1 sharper, "
+                                            "above 1 flatter. Yours is marked.",
+        "sampling.explain_temperature": "Temperature divides the logits before the softmax: below 1 sharper, "
+                                        "above 1 flatter.",
+        "sampling.temperature_header": "temperature {temperature:g}",
+        "sampling.temperature_own": "temperature {temperature:g} (yours)",
+        "sampling.explain_cuts": "Top-k {top_k} keeps the {kept_k:,} most probable; top-p {top_p:g} keeps them until "
+                                 "the running sum passes {top_p:g}. Tokens left: {kept:,}.",
+        "sampling.cumulative_header": "running sum",
+        "sampling.final_header": "renormalised",
+        "sampling.cut": "cut",
+        "sampling.explain_renormalise": "The tokens left are divided by their sum, so they add up to 100% again.",
+        "sampling.explain_draw": "The generator (seed {seed}) draws u between 0 and 1; the token whose slice holds u "
+                                 "is chosen.",
+        "sampling.u": "u =",
+        "sampling.slice_to": "≤ u <",
+        "sampling.lands": "u lands in its slice: a {percent} chance (rank {rank:,})",
+        "sampling.greedy": "Greedy decoding (temperature 0): no draw, the largest bar is chosen.",
+        "sampling.no_steps": "No token was generated, so nothing was drawn (try --generate 5).",
     },
     "ja": JA,
 }

@@ -10,8 +10,13 @@ steps), so the derivations live in one place and the tests can recompute them on
 - `choose_head`: the stated rule that picks the head the deep dive follows; `head_behaviour`:
   what that head does, in words a teacher can say.
 - `split_characters`: characters whose UTF-8 bytes span several pieces.
+- `activation_curve`: the MLP's GELU, to draw it under the Trace's own points.
+
+The views of the read-out at the end (the stack and logit lens, the unembedding, the
+draw) are in scenes/readouts.py.
 """
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -101,6 +106,30 @@ class LayerView:
     @cached_property
     def future(self):
         return np.triu(np.ones((self.n, self.n), dtype=bool), k=1)  # (T, T)  key after query
+
+    @cached_property
+    def mlp_in(self):
+        return self._rows("ln2.hook_normalized")  # (T, d)  the MLP's input: LayerNorm 2's output
+
+    @cached_property
+    def mlp_pre(self):
+        return self._rows("mlp.hook_pre")  # (T, 4d)  x . W_in + b_in, before GELU
+
+    @cached_property
+    def mlp_post(self):
+        return self._rows("mlp.hook_post")  # (T, 4d)  after GELU
+
+    @cached_property
+    def mlp_out(self):
+        return self._rows("hook_mlp_out")  # (T, d)  post . W_out + b_out
+
+    @cached_property
+    def resid_post(self):
+        return self._rows("hook_resid_post")  # (T, d)  resid_mid + mlp_out
+
+    def most_active(self, position, n):
+        """The MLP neurons with the largest outputs (after GELU) at `position`, largest first."""
+        return top_indices(self.mlp_post[position], n)
 
     def layer_norm_steps(self, position):
         """LayerNorm of one token, step by step: x as it arrives, (x - mean) / spread, and the
@@ -326,3 +355,18 @@ def _utf8_length(first_byte):
 
 def hex_bytes(raw):
     return " ".join(f"{b:02X}" for b in raw)
+
+
+# -- the MLP's activation function ----------------------------------------------------------------
+
+def activation_curve(name, x):
+    """The MLP's activation function (config `activation_function`) at x, to draw it; None
+    for one this program does not know (then only the Trace's own points are drawn)."""
+    x = np.asarray(x, dtype=np.float64)
+    if name in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):  # GPT-2's tanh approximation
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    if name == "gelu":  # the exact one, x . Phi(x)
+        return x * 0.5 * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))
+    if name == "relu":
+        return np.maximum(x, 0)
+    return None

@@ -48,6 +48,46 @@ def q_dot_k(trace, layer, head, query, key, start=0, stop=None):
     return float(q[query, start:stop] @ k[key, start:stop])
 
 
+def tempered(trace, position, temperature):
+    return probabilities_of(f64(trace["logits"][position]) / temperature)
+
+
+def probabilities_of(scores):
+    e = np.exp(scores - scores[np.isfinite(scores)].max())
+    return e / e.sum()
+
+
+def final_distribution(trace, position):
+    """What the step sampled from at `position`: temperature, then top-k (ties with the
+    k-th kept), then top-p (a token stays while the tokens above it sum to less than p)."""
+    step = next(s for s in trace.steps if s["prefix_length"] - 1 == position)
+    settings = step["sampling"]
+    scores = f64(trace["logits"][position]) / settings["temperature"]
+    kth = np.sort(scores)[::-1][min(settings["top_k"], scores.size) - 1]
+    p = probabilities_of(np.where(scores >= kth, scores, -np.inf))
+    falling = np.argsort(-p, kind="stable")
+    above = np.cumsum(p[falling]) - p[falling]  # the probability of the tokens ranked above each
+    keep = np.zeros(p.size, dtype=bool)
+    keep[falling] = above < settings["top_p"]
+    p = np.where(keep, p, 0.0)
+    return p / p.sum()
+
+
+def chosen_slice(trace, step_index):
+    """The chosen token's slice [start, end) of the cumulative final distribution, by falling probability."""
+    step = trace.steps[step_index]
+    final = final_distribution(trace, step["prefix_length"] - 1)
+    falling = np.argsort(-final, kind="stable")
+    end = np.cumsum(final[falling])[np.flatnonzero(falling == step["chosen"]["id"])[0]]
+    return float(end - final[step["chosen"]["id"]]), float(end)
+
+
+def unembedding_products(trace, position, token_id):
+    """The final vector times the token's column of W_U, term by term (their sum is its logit)."""
+    column = f64(trace["unembed.columns"][list(trace["unembed.token_ids"]).index(token_id)])
+    return f64(trace["ln_final.hook_normalized"][position]) * column
+
+
 # kind -> (the value, from the Trace and the meaning's other items; how it is written)
 MEANINGS = {
     "trace": (lambda t, name, index: float(t[name][index]), fmt_value),
@@ -55,6 +95,20 @@ MEANINGS = {
     "logit": (lambda t, position, token_id: float(t["logits"][position, token_id]), fmt_value),
     "probability": (lambda t, position, token_id: float(probabilities(t, position)[token_id]), fmt_percent),
     "scale": (lambda t, end: float(end), "{:g}".format),  # the end of a colour scale, not a value of the model
+    "axis": (lambda t, end: float(end), lambda value: fmt_value(value, 0)),  # an axis's end, not a value of the model
+    "tempered": (lambda t, position, token_id, temperature: float(tempered(t, position, temperature)[token_id]),
+                 fmt_percent),
+    "cumulative": (lambda t, position, rank, temperature: float(np.sort(tempered(t, position, temperature))[::-1]
+                                                                [:rank].sum()), fmt_percent),
+    "final": (lambda t, position, token_id: float(final_distribution(t, position)[token_id]), fmt_percent),
+    "unembed_term": (lambda t, position, token_id, d: float(unembedding_products(t, position, token_id)[d]), fmt_value),
+    "unembed_rest": (lambda t, position, token_id, start: float(unembedding_products(t, position, token_id)[start:]
+                                                                .sum()), fmt_value),
+    "norm": (lambda t, name, position: float(np.sqrt(np.sum(f64(t[name][position]) ** 2))), fmt_value),
+    "lens_prob": (lambda t, row, position, rank: float(t["logit_lens.probs"][row, position, rank]), fmt_percent),
+    "draw": (lambda t, step: t.steps[step]["draw"], "{:.4f}".format),
+    "slice_start": (lambda t, step: chosen_slice(t, step)[0], "{:.4f}".format),
+    "slice_end": (lambda t, step: chosen_slice(t, step)[1], "{:.4f}".format),
     "ln_normalised": (lambda t, layer, position, d: float(layer_norm_stage(t, layer, position, "normalised")[d]),
                       fmt_value),
     "ln_mean": (lambda t, layer, position, stage: float(layer_norm_stage(t, layer, position, stage).mean()),

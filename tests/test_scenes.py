@@ -85,6 +85,23 @@ def test_tokens_show_every_id_and_split_bytes(tricky_traces, scene_report):
         assert say("en", "tokens.char_bytes", char=char, hex=hex_bytes(raw)) in shown
 
 
+def test_sampling_shows_u_in_the_chosen_slice(scene_report, scene_trace):
+    """The draw: u, and the chosen token's slice of [0, 1) around it, as the tracer drew it."""
+    report = scene_report(get("sampling"), "tricky:long")
+    shown = {number.meaning[0]: number.value for number in report.section("draw").numbers}
+    step = scene_trace("tricky:long").steps[0]
+    assert shown["draw"] == step["draw"]
+    assert shown["slice_start"] <= shown["draw"] < shown["slice_end"]
+    assert say("en", "sampling.greedy") in scene_report(get("sampling"), "nano_sort_trace").words()
+
+
+def test_the_stack_shows_every_layer_and_the_final_guess(nano_sort_trace, scene_report):
+    report = scene_report(get("layers"), "nano_sort_trace")
+    lens = [n for n in report.section("forms").numbers if n.meaning[0] == "lens_prob"]
+    assert [n.meaning[1] for n in lens] == list(range(nano_sort_trace.n_layers + 1))  # embeddings + each layer
+    assert "A" in report.words()  # nano-sort's guess after layer 1 on "CBABBC": the first sorted letter
+
+
 # -- words come from the string table ------------------------------------------------------------
 
 
@@ -117,8 +134,8 @@ def test_scene_modules_do_not_import_torch():
 
 
 def test_views_do_not_import_manim():
-    """views.py derives numbers: NumPy only, so it can be read and tested without Manim."""
-    assert imports_nothing_of(["scenes.views"], ("manim", "torch")) == []
+    """views.py and readouts.py derive numbers: NumPy only, so they can be read and tested without Manim."""
+    assert imports_nothing_of(["scenes.views", "scenes.readouts"], ("manim", "torch")) == []
 
 
 # -- the kit's text and token rules -----------------------------------------------------------------

@@ -69,7 +69,7 @@ DAMAGES = {
     "no config": (assign(metadata, "config", {}), None, "config has no 'n_layer'"),
     "n_layer a string": (assign(config, "n_layer", "3"), None, "config.n_layer is '3', not an integer"),
     "a billion layers": (assign(config, "n_layer", 10**9), None,
-                         "config.n_layer is 1000000000, but the file holds only 34 tensors"),
+                         "config.n_layer is 1000000000, but the file holds only 38 tensors"),
     "n_head 0": (assign(config, "n_head", 0), None, "config.n_head is 0, not an integer of 1 or more"),
     "n_head not dividing": (assign(config, "n_head", 3), None, "config.n_embd 32 does not split into 3 heads"),
     "an empty step": (assign(metadata, "steps", [{}]), None, "steps[0] has no 'prefix_length'"),
@@ -104,6 +104,11 @@ DAMAGES = {
     "wrong logit-lens dtype": (assign(lambda meta, tensors: tensors, "logit_lens.token_ids",
                                       np.zeros((3, 5, 10), dtype=np.float32)), None,
                                "logit_lens.token_ids is float32 (3, 5, 10), not int64 (3, 5, 10)"),
+    "a logit-lens ID past the vocabulary": (lambda meta, tensors: tensors["logit_lens.token_ids"].__setitem__(
+        (1, 2, 3), 256), None, "logit_lens.token_ids holds the token ID 256, outside the vocabulary of 256"),
+    "unembedding columns of the wrong width": (assign(lambda meta, tensors: tensors, "unembed.columns",
+                                                      np.zeros((10, 31), dtype=np.float32)), None,
+                                               "unembed.columns is float32 (10, 31), not float32"),
 }
 
 

@@ -10,7 +10,8 @@ from tracer.models import load_model
 from tracer.record import trace_prompt
 from tracer.sampling import Sampling
 from tracer.testing import real_gpt2_tokenizer
-from tracer.trace import Trace, activation_names
+from tracer.sampling import inverse_cdf
+from tracer.trace import INTEGER_KEYS, Trace, activation_names, readable_piece
 
 PROMPT = "The quick brown fox jumps"
 
@@ -32,11 +33,12 @@ def test_key_list_is_pinned():
         "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out", "hook_resid_mid",
         "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post",
     ]
+    readout = ["logit_lens.token_ids", "logit_lens.probs", "unembed.token_ids", "unembed.columns"]
     expected = (["hook_embed", "hook_pos_embed"]
                 + [f"blocks.{layer}.{key}" for layer in range(2) for key in per_layer]
-                + ["ln_final.hook_normalized", "logits"])
+                + ["ln_final.hook_normalized", "logits"] + readout)
     assert activation_names(2) == expected
-    assert len(expected) == 34
+    assert len(expected) == 38
 
 
 def check_against_model(loaded, trace):
@@ -53,7 +55,8 @@ def check_against_model(loaded, trace):
                        "blocks.0.mlp.hook_pre": (T, config["n_inner"])}
     for name, shape in expected_shapes.items():
         assert trace[name].shape == shape, name
-    assert all(array.dtype == np.float32 for array in trace.activations.values())
+    assert all(array.dtype == (np.int64 if name in INTEGER_KEYS else np.float32)
+               for name, array in trace.activations.items())
 
     assert max_abs_difference(trace["logits"], output.logits[0]) <= 1e-4
     # hidden_states[0] is the embedding sum; [l + 1] is block l's output, except the last,
@@ -200,13 +203,14 @@ def test_save_and_load_round_trip_is_exact(tiny_checkpoint, tmp_path):
     loaded = Trace.load(str(path))
     assert loaded.metadata() == trace.metadata()
     for name, array in trace.activations.items():
-        assert loaded[name].dtype == np.float32
-        assert np.array_equal(loaded[name], array), name  # -inf entries included
+        assert loaded[name].dtype == (np.int64 if name in INTEGER_KEYS else np.float32), name
+        assert np.array_equal(loaded[name], array), name  # -inf entries included; IDs exact
 
     # Other tools read it with plain safetensors: the names and the 'trace' JSON header.
     import json
     with safe_open(str(path), framework="np") as file:
         assert sorted(file.keys()) == sorted(activation_names(2))
+        assert file.get_tensor("logit_lens.token_ids").dtype == np.int64
         meta = json.loads(file.metadata()["trace"])
         q = file.get_tensor("blocks.1.attn.hook_q")
     for field in ("prompt", "tokens", "token_ids", "model", "config", "pretrained", "steps"):
@@ -257,3 +261,102 @@ def test_empty_prompt_is_refused(tiny_checkpoint, prompt):
 def test_bad_sampling_settings_are_refused(settings, message):
     with pytest.raises(UserError, match=message):
         Sampling(**settings)
+
+
+# -- the read-outs: the logit lens, the unembedding, the draw ----------------------------------
+
+def check_readouts(loaded, trace):
+    """The logit lens and the unembedding columns against the model's own ln_f and lm_head."""
+    model, n_layer, T = loaded.model, trace.n_layers, trace.n_traced
+    k = min(10, trace.config["vocab_size"])
+    ids, probs = trace["logit_lens.token_ids"], trace["logit_lens.probs"]
+    assert ids.shape == probs.shape == (n_layer + 1, T, k) and ids.dtype == np.int64
+    streams = [trace.block(0, "hook_resid_pre")] + [trace.block(l, "hook_resid_post") for l in range(n_layer)]
+    for row, stream in enumerate(streams):
+        with torch.no_grad():
+            expected = model.lm_head(model.transformer.ln_f(torch.from_numpy(stream))).softmax(-1).numpy()
+        # what the lens names are the model's probabilities of those tokens, in falling order,
+        # and nothing outside them is more probable than its last
+        assert max_abs_difference(np.take_along_axis(expected, ids[row], axis=-1), probs[row]) <= 1e-6
+        assert np.all(np.diff(probs[row], axis=-1) <= 1e-7)
+        kth = np.sort(expected, axis=-1)[:, -k]
+        assert max_abs_difference(probs[row][:, -1], kth) <= 1e-6
+    # The last row is the model's own prediction: the top k of softmax(logits).
+    final = torch.from_numpy(trace["logits"]).softmax(-1).numpy()
+    assert max_abs_difference(np.take_along_axis(final, ids[-1], axis=-1), probs[-1]) <= 1e-6
+    assert max_abs_difference(np.sort(final, axis=-1)[:, ::-1][:, :k], probs[-1]) <= 1e-6
+
+    # One worked logit: the final vector times the token's column of W_U is the model's logit.
+    position = trace.n_prompt_tokens - 1
+    columns, column_ids = trace["unembed.columns"], trace["unembed.token_ids"]
+    assert column_ids.dtype == np.int64 and columns.shape == (len(column_ids), trace.d_model)
+    assert column_ids[:k].tolist() == np.argsort(-trace["logits"][position], kind="stable")[:k].tolist()
+    if trace.steps:
+        assert trace.steps[0]["chosen"]["id"] in column_ids.tolist()
+    assert max_abs_difference(columns, model.lm_head.weight.detach().numpy()[column_ids]) == 0
+    worked = columns.astype(np.float64) @ trace["ln_final.hook_normalized"][position].astype(np.float64)
+    assert max_abs_difference(worked, trace["logits"][position, column_ids]) <= 1e-4
+    assert trace.config["tie_word_embeddings"] == (model.lm_head.weight is model.transformer.wte.weight)
+
+
+@pytest.mark.parametrize("name", ["tiny-2x4x32", "tiny-3x2x24"])
+def test_logit_lens_and_unembedding_equal_the_model(tiny_checkpoints, name):
+    loaded = load_model(str(tiny_checkpoints[name]))
+    check_readouts(loaded, trace_prompt(loaded, "Hi there, GPT!", generate=2, sampling=Sampling(seed=3)))
+
+
+def test_logit_lens_on_gpt2_small_shape(gpt2_small_shaped):
+    loaded = load_model(str(gpt2_small_shaped))
+    check_readouts(loaded, trace_prompt(loaded, PROMPT, generate=1))
+
+
+def test_logit_lens_on_nano_sort():
+    loaded = load_model("nano-sort")
+    trace = trace_prompt(loaded, "CBABBC", generate=6, sampling=Sampling(temperature=0))
+    check_readouts(loaded, trace)
+    assert trace["logit_lens.token_ids"].shape == (4, 11, 3)  # k = the vocabulary of 3
+
+
+@pytest.mark.parametrize("sampling", [Sampling(temperature=1.3, top_k=50, top_p=0.9, seed=7),
+                                      Sampling(temperature=0.8, seed=0), Sampling(temperature=2.0, top_k=1000,
+                                                                                 top_p=1.0, seed=5)])
+def test_the_draw_reproduces_the_choice(gpt2_vocab_checkpoint, sampling):
+    """u and the final distribution give the chosen token by the inverse of the cumulative
+    distribution: the first token, by falling final probability, whose running sum exceeds u."""
+    from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    loaded = load_model(str(gpt2_vocab_checkpoint))
+    trace = trace_prompt(loaded, "Once upon a time", generate=5, sampling=sampling)
+    generator = torch.Generator().manual_seed(sampling.seed)
+    for step in trace.steps:
+        u = step["draw"]
+        assert u == float(torch.rand(1, generator=generator, dtype=torch.float64))  # the seeded stream, in order
+        assert 0 <= u < 1
+        prefix = torch.tensor([trace.token_ids[: step["prefix_length"]]])
+        scores = TemperatureLogitsWarper(sampling.temperature)(prefix, model_outputs(
+            loaded, prefix[0].tolist()).logits[0, -1][None])
+        scores = TopPLogitsWarper(sampling.top_p)(prefix, TopKLogitsWarper(sampling.top_k)(prefix, scores))
+        final = scores[0].softmax(-1).numpy().astype(np.float64)
+        order = np.argsort(-final, kind="stable")
+        chosen = order[np.searchsorted(np.cumsum(final[order]), u, side="right")]
+        assert step["chosen"]["id"] == chosen
+        assert abs(step["chosen"]["prob_final"] - final[chosen]) <= 1e-6
+
+
+def test_greedy_steps_have_no_draw(gpt2_vocab_checkpoint):
+    trace = trace_prompt(load_model(str(gpt2_vocab_checkpoint)), "Once", generate=2, sampling=Sampling(temperature=0))
+    assert [step["draw"] for step in trace.steps] == [None, None]
+
+
+def test_inverse_cdf_picks_the_slice_that_holds_u():
+    final = torch.tensor([0.125, 0.0, 0.5, 0.375])  # by falling probability: 2 [0, .5), 3 [.5, .875), 0 [.875, 1)
+    assert [inverse_cdf(final, u) for u in (0.0, 0.49, 0.5, 0.87, 0.875, 0.999999)] == [2, 2, 3, 3, 0, 0]
+    assert inverse_cdf(torch.tensor([0.5, 0.5 - 1e-7, 0.0]), 0.9999999) == 1  # a total under 1: the last kept
+
+
+def test_every_token_the_lens_names_has_its_piece(gpt2_vocab_checkpoint):
+    loaded = load_model(str(gpt2_vocab_checkpoint))
+    trace = trace_prompt(loaded, "Once upon a time", generate=2)
+    lens = trace["logit_lens.token_ids"][:, trace.n_prompt_tokens - 1:]
+    for token_id in {int(i) for i in lens.ravel()} | set(trace["unembed.token_ids"].tolist()):
+        assert trace.piece_text(token_id) == readable_piece(loaded.tokens.piece_bytes([token_id])[0]), token_id

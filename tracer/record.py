@@ -4,6 +4,7 @@ import torch
 
 from tracer.capture import ActivationRecorder
 from tracer.errors import UserError
+from tracer.readout import logit_lens, unembedding_columns
 from tracer.sampling import Sampler, Sampling
 from tracer.trace import Trace
 
@@ -29,6 +30,10 @@ def trace_prompt(loaded, prompt, generate=0, sampling=Sampling()):
             steps.append(step)
             ids = torch.cat([ids, torch.tensor([[step["chosen"]["id"]]])], dim=1)
         activations = record_forward(loaded.model, ids[:, : loaded.n_ctx])
+        activations.update(logit_lens(loaded.model, activations))
+        chosen = [steps[0]["chosen"]["id"]] if steps else []  # the prediction scene's token, maybe sampled
+        activations.update(unembedding_columns(loaded.model, activations["logits"], len(prompt_ids) - 1, chosen))
+    named = named_tokens(activations, len(prompt_ids) - 1)
 
     token_ids = ids[0].tolist()
     return Trace(
@@ -43,7 +48,16 @@ def trace_prompt(loaded, prompt, generate=0, sampling=Sampling()):
         weights=loaded.weights,
         steps=steps,
         activations=activations,
+        piece_bytes={str(i): list(b) for i, b in zip(named, loaded.tokens.piece_bytes(named))},
     )
+
+
+def named_tokens(activations, first_position):
+    """Every token ID the read-outs name where the video reads them: the logit lens at the
+    positions that predict a token (the prompt's last and each generated one's), and the
+    unembedding columns; so the scenes can write each as its piece."""
+    lens = activations["logit_lens.token_ids"][:, first_position:]  # (L+1, predicting positions, k)
+    return sorted({int(i) for i in lens.ravel()} | {int(i) for i in activations["unembed.token_ids"]})
 
 
 def record_forward(model, ids):

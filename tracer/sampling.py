@@ -1,8 +1,14 @@
 """Choosing the next token, with transformers' own logits warpers, and recording why.
 
 Each step's record holds the settings, the top candidates with their probabilities at
-each stage (raw softmax, after temperature, after top-k and top-p), and the chosen token,
-so the video can show how sampling reshaped the model's real distribution.
+each stage (raw softmax, after temperature, after top-k and top-p), the chosen token, and
+the draw, so the video can show how sampling reshaped the model's real distribution and
+where the random number landed.
+
+The draw is the inverse of the cumulative distribution: u, uniform in [0, 1) from the
+seeded generator, picks the first token, in order of falling final probability, at
+which the cumulative final probability exceeds u. That is the same distribution as a
+multinomial draw, and it can be shown: u is a point on a line cut into the tokens' slices.
 """
 
 import math
@@ -60,10 +66,12 @@ class Sampler:
             for cut in self.cuts:
                 scores = cut(input_ids, scores)  # cut tokens get -inf
             final = scores[0].softmax(-1)
-            chosen = int(torch.multinomial(final, 1, generator=self.generator))
-        return self._record(input_ids.shape[1], logits, probs, tempered, final, chosen)
+            draw = float(torch.rand(1, generator=self.generator, dtype=torch.float64))
+            chosen = inverse_cdf(final, draw)
+            return self._record(input_ids.shape[1], logits, probs, tempered, final, chosen, draw)
+        return self._record(input_ids.shape[1], logits, probs, tempered, final, chosen, None)
 
-    def _record(self, prefix_length, logits, probs, tempered, final, chosen):
+    def _record(self, prefix_length, logits, probs, tempered, final, chosen, draw):
         def entry(token_id):
             return {
                 "id": token_id,
@@ -82,4 +90,15 @@ class Sampler:
             "kept": int((final > 0).sum()),  # how many tokens survived the cuts
             "candidates": [entry(i) for i in top],  # most probable first (raw softmax)
             "chosen": entry(chosen),
+            "draw": draw,  # u in [0, 1): where it lands in the cumulative final distribution; None when greedy
         }
+
+
+def inverse_cdf(final, u):
+    """The first token, in order of falling probability, at which the cumulative probability
+    of `final` (vocab,) exceeds `u`: the token whose slice of [0, 1) holds u."""
+    order = torch.sort(final, descending=True, stable=True).indices  # ties: the lower ID first
+    cumulative = final[order].to(torch.float64).cumsum(0)  # (vocab,)
+    kept = int((final > 0).sum())
+    at = int(torch.searchsorted(cumulative[:kept], torch.tensor([u], dtype=torch.float64), right=True)[0])
+    return int(order[min(at, kept - 1)])  # rounding can leave the total a hair under 1: the last kept token

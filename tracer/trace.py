@@ -4,7 +4,8 @@ This module needs only NumPy and safetensors (no torch), so scenes can read a Tr
 
 File format (one `.safetensors` file, documented in the README):
 - one float32 tensor per activation, named as in TransformerLens's ActivationCache
-  without the batch dimension (see `activation_names`);
+  without the batch dimension (see `activation_names`), and the read-outs (the logit
+  lens, the unembedding columns), whose token IDs are int64;
 - the header's metadata holds one key, `trace`: a JSON object with the prompt, the
   token pieces and IDs (prompt + generated), the model, its config, whether the weights
   are pretrained, and one record per generated step.
@@ -44,12 +45,23 @@ LAYER_KEYS = (
 )
 
 
+# Read out of the residual stream after the forward pass (tracer/readout.py), with the
+# model's own final LayerNorm and unembedding; k = min(10, vocab), n = k or k + 1.
+READOUT_KEYS = (
+    "logit_lens.token_ids",  # (L+1, T, k) int64  the top k after each layer (row 0: the embeddings)
+    "logit_lens.probs",  # (L+1, T, k)  their probabilities, most probable first
+    "unembed.token_ids",  # (n,) int64  the last prompt position's top k (+ a sampled choice outside them)
+    "unembed.columns",  # (n, d)  their columns of W_U: logit = ln_final . column
+)
+INTEGER_KEYS = ("logit_lens.token_ids", "unembed.token_ids")  # saved as int64, every other tensor float32
+
+
 def activation_names(n_layers):
     """Every tensor name a Trace holds for a model with `n_layers` blocks, in order."""
     names = ["hook_embed", "hook_pos_embed"]
     for layer in range(n_layers):
         names += [f"blocks.{layer}.{key}" for key in LAYER_KEYS]
-    return names + ["ln_final.hook_normalized", "logits"]
+    return names + ["ln_final.hook_normalized", "logits", *READOUT_KEYS]
 
 
 def readable_piece(raw):
@@ -95,7 +107,10 @@ class Trace:
     pretrained: bool
     weights: str  # a human description of where the weights come from
     steps: list  # one dict per generated token (see tracer.sampling)
-    activations: dict = field(repr=False)  # name -> float32 array
+    activations: dict = field(repr=False)  # name -> float32 array (token IDs: int64)
+    # The bytes of every other token the read-outs name (logit lens, unembedding), by ID
+    # as a string (JSON keys): so a scene can write a guess that is not in the text.
+    piece_bytes: dict = field(default_factory=dict, repr=False)
 
     # -- shape facts -----------------------------------------------------------------
 
@@ -138,6 +153,19 @@ class Trace:
         raw = b"".join(bytes(b) for b in self.token_bytes[start:stop])
         return raw.decode("utf-8", errors="replace")
 
+    def piece_text(self, token_id):
+        """Any token the Trace names, as a reader sees it: from the text, the step records or
+        `piece_bytes`; None when the Trace holds nothing of it."""
+        if str(token_id) in self.piece_bytes:
+            return readable_piece(self.piece_bytes[str(token_id)])
+        if token_id in self.token_ids:
+            return self.token_text(self.token_ids.index(token_id))
+        for step in self.steps:
+            for entry in (*step["candidates"], step["chosen"]):
+                if entry["id"] == token_id:
+                    return readable_piece(entry["bytes"])
+        return None
+
     @property
     def generated_text(self):
         return self.text(self.n_prompt_tokens)
@@ -157,12 +185,14 @@ class Trace:
             "pretrained": self.pretrained,
             "weights": self.weights,
             "steps": self.steps,
+            "piece_bytes": self.piece_bytes,
         }
 
     def save(self, path):
         """Write one .safetensors file; atomic, so a crash never leaves half a file at `path`."""
         # safetensors writes each array's raw buffer: a non-contiguous view would be scrambled.
-        tensors = {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in self.activations.items()}
+        tensors = {name: np.ascontiguousarray(array, dtype=np.int64 if name in INTEGER_KEYS else np.float32)
+                   for name, array in self.activations.items()}
         metadata = {"trace": json.dumps(self.metadata(), ensure_ascii=False, allow_nan=False)}  # JSON has no NaN/inf
         temporary = partial_file(os.path.dirname(os.path.abspath(path)))
         ordinary = os.stat(temporary).st_mode  # as created: 0666 less the umask

@@ -138,7 +138,8 @@ def spec(*dims, dtype=np.float32):
 
 
 # By the name without a layer's "blocks.{l}.": T tokens traced, d width, H heads, dh = d / H,
-# mlp the MLP's width, V the vocabulary, L layers, k = min(10, V). One line per tensor.
+# mlp the MLP's width, V the vocabulary, L layers, k = min(10, V), n = k, or k + 1 with a
+# sampled choice from outside the top k (tracer/readout.py). One line per tensor.
 SHAPES = {
     "hook_embed": spec("T", "d"),
     "hook_pos_embed": spec("T", "d"),
@@ -161,16 +162,21 @@ SHAPES = {
     "logits": spec("T", "V"),
     "logit_lens.token_ids": spec("L+1", "T", "k", dtype=np.int64),
     "logit_lens.probs": spec("L+1", "T", "k"),
+    "unembed.token_ids": spec("n", dtype=np.int64),
+    "unembed.columns": spec("n", "d"),
 }
 LAYER_PREFIX = re.compile(r"^blocks\.\d+\.")
 
 
-def dimensions(meta):
+def dimensions(meta, activations):
     config = meta["config"]
+    k = min(10, config["vocab_size"])
+    unembedded = activations.get("unembed.token_ids")
+    with_choice = meta["steps"] and unembedded is not None and unembedded.shape == (k + 1,)
     return {"T": min(len(meta["token_ids"]), config["n_positions"]),  # generation may run past the context
             "d": config["n_embd"], "H": config["n_head"], "dh": config["n_embd"] // config["n_head"],
             "mlp": config["n_inner"], "V": config["vocab_size"], "L+1": config["n_layer"] + 1,
-            "k": min(10, config["vocab_size"])}
+            "k": k, "n": k + 1 if with_choice else k}
 
 
 def check_tensors(activations, names, dims):
@@ -185,6 +191,9 @@ def check_tensors(activations, names, dims):
         if array.shape != expected or array.dtype != dtype:
             raise DamagedTrace(f"{name} is {array.dtype} {array.shape}, not {dtype} {expected} "
                                f"({', '.join(shape)} for this trace's config and tokens)")
+        if np.issubdtype(dtype, np.integer) and array.size and not 0 <= array.min() <= array.max() < dims["V"]:
+            outside = array.min() if array.min() < 0 else array.max()
+            raise DamagedTrace(f"{name} holds the token ID {outside}, outside the vocabulary of {dims['V']}")
 
 
 def listed(activations, names):
@@ -223,5 +232,5 @@ def check_trace(meta, activations):
     if n_layer * len(LAYER_KEYS) > len(activations):  # before listing the names of a billion layers
         raise DamagedTrace(f"config.n_layer is {n_layer}, but the file holds only {len(activations)} tensors")
     names = activation_names(n_layer)
-    check_tensors(activations, names, dimensions(meta))
+    check_tensors(activations, names, dimensions(meta, activations))
     check_finite(activations, names)

@@ -1,6 +1,8 @@
-"""Charts: horizontal probability bars with their real values, and a frame round one row."""
+"""Charts: horizontal probability bars with their real values, a frame round one row, and
+a cloud of many dots drawn as one image."""
 
-from manim import LEFT, RIGHT, Rectangle, RoundedRectangle, VGroup
+import numpy as np
+from manim import DL, LEFT, RIGHT, UR, ImageMobject, ManimColor, Rectangle, RoundedRectangle, VGroup
 
 from scenes.kit.numbers import fmt_percent, fmt_value, mono
 from scenes.kit.text import centre_text_on, label_within, words
@@ -61,3 +63,24 @@ def row_highlight(rows, index, theme):
     height = min(row.height + 0.2, pitch * 0.96)
     return RoundedRectangle(width=row.width + 0.24, height=height, corner_radius=min(0.08, height / 4),
                             color=theme.accent).move_to([row.get_x(), row.bar.get_y(), 0])
+
+
+def dot_cloud(points, region, colour, pixels_per_unit=120, radius=3.5):
+    """Many dots (scene points, (N, 3)) as one transparent image over `region`'s box: a
+    graph's 3,072 points as mobjects would be redrawn one by one every frame."""
+    pad = 0.1
+    (left, bottom), (right, top) = region.get_corner(DL)[:2] - pad, region.get_corner(UR)[:2] + pad
+    width, height = int((right - left) * pixels_per_unit) + 1, int((top - bottom) * pixels_per_unit) + 1
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    columns = np.round((points[:, 0] - left) * pixels_per_unit).astype(int)
+    rows = np.round((top - points[:, 1]) * pixels_per_unit).astype(int)
+    colour = np.append(np.array(ManimColor(colour).to_rgb()) * 255, 255).round().astype(np.uint8)
+    reach = int(np.ceil(radius))
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            if dx * dx + dy * dy <= radius * radius:
+                rgba[np.clip(rows + dy, 0, height - 1), np.clip(columns + dx, 0, width - 1)] = colour
+    image = ImageMobject(rgba)
+    image.stretch_to_fit_width(width / pixels_per_unit)
+    image.stretch_to_fit_height(height / pixels_per_unit)
+    return image.move_to([(left + right) / 2, (bottom + top) / 2, 0])
