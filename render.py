@@ -16,6 +16,7 @@ from renderer.files import DISK_FULL, sweep_stale_work
 from renderer.outputs import clips_directory, output_path, slug  # noqa: F401  (slug: render.slug)
 from renderer.presets import MAX_FPS, QUALITIES, quality_preset
 from scenes.strings import LANGUAGES  # a plain table: no Manim
+from tracer.errors import UserError  # plain Python: importing the tracer package loads no torch
 
 
 # -- shared options -------------------------------------------------------------------
@@ -122,12 +123,6 @@ render_options = option_group(
 )
 
 
-def raise_user_error(message):
-    from tracer.errors import UserError
-
-    raise UserError(message)
-
-
 # -- before any work: the Trace, and the checks that need it ------------------------------
 
 def run_tracer(prompt, model, generate, temperature, top_k, top_p, seed):
@@ -136,7 +131,7 @@ def run_tracer(prompt, model, generate, temperature, top_k, top_p, seed):
 
     sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
     if not prompt.strip():
-        raise_user_error("the prompt is empty: give some text with --prompt")
+        raise UserError("the prompt is empty: give some text with --prompt")
     if sys.stderr.isatty():  # for a person waiting; a script reading stderr gets only errors, one line each
         click.echo(f"Loading {model}...", err=True)
     from tracer.models import load_model
@@ -155,9 +150,9 @@ def prepare_render(ctx, infos, suffix, default_suffix=None, clips=False):
     given = ctx.params
     prompt, trace_file, out, layer, head = (given[name] for name in ("prompt", "trace_file", "out", "layer", "head"))
     if prompt is not None and trace_file is not None:
-        raise_user_error("give either --prompt TEXT or --trace FILE.safetensors, not both")
+        raise UserError("give either --prompt TEXT or --trace FILE.safetensors, not both")
     if prompt is None and trace_file is None:
-        raise_user_error("give --prompt TEXT (or --trace FILE.safetensors to draw a saved trace)")
+        raise UserError("give --prompt TEXT (or --trace FILE.safetensors to draw a saved trace)")
     saved = None if trace_file is None else load_saved_trace(ctx, trace_file)
     out = output_path(out, prompt if saved is None else saved.prompt, suffix, default_suffix)
     clips_dir = clips_directory(out) if clips else None
@@ -182,7 +177,7 @@ def load_saved_trace(ctx, trace_file):
              if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
-        raise_user_error(f"{flags} only apply with --prompt: a saved trace already holds the model's output")
+        raise UserError(f"{flags} only apply with --prompt: a saved trace already holds the model's output")
     from tracer.trace import Trace
 
     return Trace.load(trace_file)
@@ -193,7 +188,7 @@ def check_layer_head(recorded, layer, head):
     for flag, value, count, what in (("--layer", layer, recorded.n_layers, "layers"),
                                      ("--head", head, recorded.n_heads, "heads")):
         if value is not None and value >= count:
-            raise_user_error(f"{flag} {value} is out of range: {recorded.model} has {count} {what}, "
+            raise UserError(f"{flag} {value} is out of range: {recorded.model} has {count} {what}, "
                              f"numbered 0 to {count - 1}")
 
 
@@ -236,7 +231,7 @@ def trace(prompt, model, generate, temperature, top_k, top_p, seed, out):
     try:
         recorded.save(out)
     except OSError as error:
-        raise_user_error(f"cannot write {out}: {error.strerror or error}")
+        raise UserError(f"cannot write {out}: {error.strerror or error}")
     print_summary(loaded, recorded)
     click.echo(f"Wrote {out} ({os.path.getsize(out) / 1e6:.1f} MB, {len(recorded.activations)} tensors)")
 
@@ -349,8 +344,6 @@ def still(ctx, info, quality, **shared):
 def main(argv=None):
     """Run the command line and exit with its status: 0 done, 2 bad input (one line on stderr),
     1 an internal error (a scene that fails, a bug), 130 interrupted."""
-    from tracer.errors import UserError
-
     try:
         # Outside standalone mode click returns, rather than exits with, the status of a
         # command that stops with ctx.exit() or click.exceptions.Exit (a failed scene: 1).

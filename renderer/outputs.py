@@ -9,6 +9,8 @@ import os
 import re
 import unicodedata
 
+from tracer.errors import UserError
+
 DEFAULT_MEDIA_DIR = "media"
 
 
@@ -23,20 +25,20 @@ def output_path(out, prompt, suffix, default_suffix=None):
     """The user's --out, which must end with `suffix`, or media/<slug><default_suffix or suffix>;
     checked writable before any work starts (and before anything is written or opened)."""
     if out is not None and not out.lower().endswith(suffix):
-        refuse(f"--out must name a {suffix} file, not {out}")
+        raise UserError(f"--out must name a {suffix} file, not {out}")
     if out is None:
         os.makedirs(DEFAULT_MEDIA_DIR, exist_ok=True)
         out = os.path.join(DEFAULT_MEDIA_DIR, slug(prompt) + (default_suffix or suffix))
     if os.path.isdir(out):
-        refuse(f"cannot write {out}: it is a directory")
+        raise UserError(f"cannot write {out}: it is a directory")
     if os.path.lexists(out) and not (os.path.isfile(out) or os.path.islink(out)):
         # a device node, a FIFO, a socket: os.replace would put a regular file in its place
-        refuse(f"cannot write {out}: it is not a regular file")
+        raise UserError(f"cannot write {out}: it is not a regular file")
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
-        refuse(f"cannot write {out}: the directory {os.path.dirname(out) or parent} does not exist")
+        raise UserError(f"cannot write {out}: the directory {os.path.dirname(out) or parent} does not exist")
     if not os.access(parent, os.W_OK) or (os.path.exists(out) and not os.access(out, os.W_OK)):
-        refuse(f"cannot write {out}: permission denied")
+        raise UserError(f"cannot write {out}: permission denied")
     return out
 
 
@@ -47,13 +49,7 @@ def clips_directory(out):
     while not os.path.exists(existing):  # the nearest part of the path that exists must be a directory
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
-        refuse(f"cannot write the clips to {clips}: {existing} is a file")
+        raise UserError(f"cannot write the clips to {clips}: {existing} is a file")
     if not os.access(existing, os.W_OK):
-        refuse(f"cannot write the clips to {clips}: permission denied")
+        raise UserError(f"cannot write the clips to {clips}: permission denied")
     return clips
-
-
-def refuse(message):
-    from tracer.errors import UserError
-
-    raise UserError(message)

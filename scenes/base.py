@@ -22,7 +22,7 @@ from manim import LEFT, UL, UP, Group, Scene, Wait, config
 
 from scenes.kit.colour import blend, colour_limit, diverging_rgb, scale_legend
 from scenes.kit.grid import TokenGrid
-from scenes.kit.motion import Fade
+from scenes.kit.motion import CheapShowing, Fade
 from scenes.kit.numbers import MINUS_INFINITY, fmt_value
 from scenes.kit.text import display_text, fit_within, words, wrap_columns
 from scenes.kit.tokens import piece_label, window
@@ -42,7 +42,7 @@ class SceneOptions:
     on_screen_captions: bool = True  # False: the caption line is not drawn (it still times the caption files)
 
 
-class TraceScene(Scene):
+class TraceScene(CheapShowing, Scene):
     """Subclasses draw `self.trace` (a tracer.trace.Trace) in `construct`, one Manim section per beat."""
 
     trace = None
@@ -243,36 +243,6 @@ class TraceScene(Scene):
         scale = min(self.content_width / width, max_scale)
         room = (self.content_top() - self.caption_top()) / scale
         return min(max(row_height, room / n_rows), max_growth * row_height)
-
-    # -- showing many mobjects cheaply -------------------------------------------------------
-
-    def show(self, mobjects, run_time=1.0, lag_ratio=0.0, shift=None):
-        """Fade `mobjects` in, then leave each one in the scene on its own (not grouped), so a
-        later animation of one cell does not make Manim redraw the whole table every frame."""
-        mobjects = list(mobjects)
-        if not mobjects:
-            return
-        group = Group(*mobjects)
-        self.play(Fade(group, lag_ratio=lag_ratio, shift=shift), run_time=run_time)
-        self.remove(group)
-        self.add(*mobjects)
-
-    def hide(self, mobjects, run_time=0.6):
-        mobjects = list(mobjects)
-        if mobjects:
-            self.remove(*mobjects)
-            self.play(Fade(Group(*mobjects), appear=False), run_time=run_time)
-
-    def swap(self, old, new, run_time=0.8, lag_ratio=0.0):
-        """Fade `old` out while `new` fades in (numbers changing in place); with lag_ratio,
-        one after another in the order given (a wave through a grid)."""
-        old, new = list(old), list(new)
-        self.remove(*old)
-        going, coming = Group(*old), Group(*new)
-        self.play(Fade(going, appear=False, lag_ratio=lag_ratio), Fade(coming, lag_ratio=lag_ratio),
-                  run_time=run_time)
-        self.remove(coming)
-        self.add(*new)
 
 
 class LayerScene(TraceScene):

@@ -10,7 +10,7 @@ from scene_checks import legibility_problems
 
 from renderer.video import video_info
 from scenes.base import SceneOptions
-from scenes.catalog import CATALOG, get
+from scenes.catalog import CATALOG
 from scenes.strings import say
 
 FRAME = 1 / 15  # --quality low

@@ -6,7 +6,7 @@ to draw. These animations remember only what they need (a start point, opacities
 """
 
 import numpy as np
-from manim import Animation, ImageMobject, Mobject
+from manim import Animation, Group, ImageMobject, Mobject
 
 
 class Glide(Animation):
@@ -85,3 +85,41 @@ def _set_opacities(opacities, factor):
             member.pixel_array[:, :, 3] = (original * factor).astype(member.pixel_array.dtype)
         else:
             getattr(member, kind)[:, 3] = original * factor
+
+
+class CheapShowing:
+    """Scene methods that bring many mobjects on and off cheaply (TraceScene has them).
+
+    Manim redraws every frame everything from the first animated mobject onwards, counting
+    a group with one animated member as animated; so what is shown is left in the scene
+    as separate top-level mobjects, and a later animation of one cell does not make Manim
+    redraw the whole table every frame.
+    """
+
+    def show(self, mobjects, run_time=1.0, lag_ratio=0.0, shift=None):
+        """Fade `mobjects` in, then leave each one in the scene on its own (not grouped), so a
+        later animation of one cell does not make Manim redraw the whole table every frame."""
+        mobjects = list(mobjects)
+        if not mobjects:
+            return
+        group = Group(*mobjects)
+        self.play(Fade(group, lag_ratio=lag_ratio, shift=shift), run_time=run_time)
+        self.remove(group)
+        self.add(*mobjects)
+
+    def hide(self, mobjects, run_time=0.6):
+        mobjects = list(mobjects)
+        if mobjects:
+            self.remove(*mobjects)
+            self.play(Fade(Group(*mobjects), appear=False), run_time=run_time)
+
+    def swap(self, old, new, run_time=0.8, lag_ratio=0.0):
+        """Fade `old` out while `new` fades in (numbers changing in place); with lag_ratio,
+        one after another in the order given (a wave through a grid)."""
+        old, new = list(old), list(new)
+        self.remove(*old)
+        going, coming = Group(*old), Group(*new)
+        self.play(Fade(going, appear=False, lag_ratio=lag_ratio), Fade(coming, lag_ratio=lag_ratio),
+                  run_time=run_time)
+        self.remove(coming)
+        self.add(*new)
