@@ -8,15 +8,10 @@ from manim import DOWN, LEFT, RIGHT, UP, DashedLine, Rectangle, Triangle, VGroup
 
 from scenes.base import TraceScene
 from scenes.kit.charts import probability_bars, row_highlight
-from scenes.kit.numbers import fmt_percent, fmt_value, value_text
+from scenes.kit.numbers import fmt_draw, fmt_percent, fmt_value, value_text
 from scenes.kit.text import centre_text_on, fit_within, words
 from scenes.kit.tokens import token_chip
 from scenes.readouts import Sampling
-
-
-def fmt_draw(x):
-    """u and the slice's ends: 4 decimals, so u visibly sits between them."""
-    return f"{x:.4f}"
 
 
 class SamplingScene(TraceScene):

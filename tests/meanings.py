@@ -8,7 +8,7 @@ is written. A new kind of number needs one line here; a number of an unknown kin
 
 import numpy as np
 
-from scenes.kit.numbers import MINUS_INFINITY, fmt_id, fmt_large, fmt_percent, fmt_value
+from scenes.kit.numbers import MINUS_INFINITY, fmt_draw, fmt_id, fmt_large, fmt_percent, fmt_value
 
 
 def f64(array):
@@ -106,9 +106,9 @@ MEANINGS = {
                                                                 .sum()), fmt_value),
     "norm": (lambda t, name, position: float(np.sqrt(np.sum(f64(t[name][position]) ** 2))), fmt_value),
     "lens_prob": (lambda t, row, position, rank: float(t["logit_lens.probs"][row, position, rank]), fmt_percent),
-    "draw": (lambda t, step: t.steps[step]["draw"], "{:.4f}".format),
-    "slice_start": (lambda t, step: chosen_slice(t, step)[0], "{:.4f}".format),
-    "slice_end": (lambda t, step: chosen_slice(t, step)[1], "{:.4f}".format),
+    "draw": (lambda t, step: t.steps[step]["draw"], fmt_draw),
+    "slice_start": (lambda t, step: chosen_slice(t, step)[0], fmt_draw),
+    "slice_end": (lambda t, step: chosen_slice(t, step)[1], fmt_draw),
     "ln_normalised": (lambda t, layer, position, d: float(layer_norm_stage(t, layer, position, "normalised")[d]),
                       fmt_value),
     "ln_mean": (lambda t, layer, position, stage: float(layer_norm_stage(t, layer, position, stage).mean()),

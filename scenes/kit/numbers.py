@@ -33,6 +33,11 @@ def fmt_percent(p):
     return f"{percent:.1e}%"
 
 
+def fmt_draw(x):
+    """The draw u and the ends of the chosen slice: 4 decimals, so u visibly sits between them."""
+    return f"{x:.4f}"
+
+
 def fmt_id(x):
     """A token ID or a position: a whole number, as it is (15496)."""
     return str(int(x))
