@@ -1,20 +1,30 @@
-"""One bound scene to one file, a clip (MP4) or a still (the last frame, PNG), through Manim.
+"""One bound scene to one file, a clip (MP4, WebM, MOV or GIF; with its beats on request) or a
+still (the last frame, PNG), through Manim.
 
 Manim is driven from Python with `tempconfig` (never by shelling out to the manim command),
 with every output inside a private work directory and Manim's own cache off (see files.py).
 Manim is imported only when a render starts.
 """
 
+import json
 import os
+from dataclasses import replace
 
+from renderer.beats import BEATS_INDEX, beat_file_name, beats_from_sections, convert_to_gif, save_beats
 from renderer.captions import save_cues, scene_cues
 from renderer.files import private_directory, publish
+from renderer.formats import MP4
 from renderer.presets import Quality, quality_preset
+from renderer.video import join_clips
 
 
-def manim_settings(work, quality, output_name, still):
-    """Manim config for one render: everything inside `work`, no cache, no terminal output."""
-    return {
+def manim_settings(work, quality, output_name, still, clip_format=MP4, sections=False):
+    """Manim config for one render: everything inside `work`, no cache, no terminal output.
+
+    `clip_format` (formats.ClipFormat) sets the container, codec and background; with
+    `sections`, Manim also writes each section (beat) as its own file in work/sections,
+    with an index (sections/<output_name>.json)."""
+    settings = {
         "media_dir": work,
         "video_dir": work,
         "images_dir": work,
@@ -28,42 +38,79 @@ def manim_settings(work, quality, output_name, still):
         "frame_rate": quality.fps,
         "video_encoder_options": dict(quality.encoder_options),
         "disable_caching": True,  # we own the caching: a killed run must not poison the next
-        "save_sections": False,
+        "save_sections": sections,
+        "sections_dir": os.path.join(work, "sections"),
         "preview": False,
         "log_to_file": False,
         "verbosity": "ERROR",
         "progress_bar": "none",
     }
+    if not still:
+        settings.update(clip_format.manim_settings(quality.encoder_options))
+    return settings
 
 
-def render_with_manim(scene_class, work, quality, output_name, still):
+def render_with_manim(scene_class, work, quality, output_name, still, clip_format=MP4, sections=False):
     """Render `scene_class` into `work`; returns the path Manim wrote and the rendered scene."""
     from manim import config, tempconfig
 
-    settings = manim_settings(work, quality, output_name, still)
+    settings = manim_settings(work, quality, output_name, still, clip_format, sections)
     unknown = set(settings) - set(config)  # tempconfig silently drops keys it does not know
     assert not unknown, f"not Manim config keys: {unknown}"
     with tempconfig(settings):
         scene = scene_class()
         scene.render()
-    written = os.path.join(work, output_name + (".png" if still else ".mp4"))
+    written = os.path.join(work, output_name + (".png" if still else clip_format.extension))
     if not os.path.isfile(written):
         raise RuntimeError(f"{scene_class.__name__} wrote no {'image' if still else 'video'} "
                            "(a scene must play at least one animation or wait)")
     return written, scene
 
 
-def render_clip(scene_class, out, quality="low", fps=None, cues_out=None):
-    """Render one bound scene to the MP4 file `out`; returns `out`. With `cues_out`, the
-    caption lines the scene showed, and when, go there too (see captions.py)."""
+def render_clip(scene_class, out, quality="low", fps=None, cues_out=None, clip_format=MP4, beats_out=None,
+                scene_name=None):
+    """Render one bound scene to the video file `out` (in `clip_format`); returns `out`. With
+    `cues_out`, the caption lines the scene showed, and when, go there too (see captions.py).
+    With `beats_out` (a directory, made here), every beat goes there as its own clip, named
+    after `out` and the beat, with their list (beats.py; `scene_name` is the catalog's)."""
     quality = quality if isinstance(quality, Quality) else quality_preset(quality, fps)
     with private_directory(os.path.dirname(os.path.abspath(out))) as work:
-        written, scene = render_with_manim(scene_class, work, quality, "clip", still=False)
+        written, scene = render_with_manim(scene_class, work, quality, "clip", still=False,
+                                           clip_format=clip_format, sections=beats_out is not None)
+        cues = scene_cues(scene, scene.renderer.time)
         if cues_out is not None:
-            cues = os.path.join(work, "clip.cues.json")
-            save_cues(scene_cues(scene, scene.renderer.time), cues)
-            publish(cues, cues_out)
+            save_cues(cues, os.path.join(work, "clip.cues.json"))
+            publish(os.path.join(work, "clip.cues.json"), cues_out)
+        if beats_out is not None:
+            stem = os.path.splitext(os.path.basename(out))[0]
+            publish_beats(os.path.join(work, "sections"), "clip", stem, scene_name or stem, cues, clip_format,
+                          quality.fps, beats_out)
+        if clip_format.codec_tag is not None:
+            written = join_clips([written], os.path.join(work, "tagged" + clip_format.extension),
+                                 clip_format.codec_tag)
         return publish(written, out)
+
+
+def publish_beats(sections_dir, output_name, clip_stem, scene_name, cues, clip_format, fps, beats_out):
+    """Move Manim's section files into `beats_out` under their beat names (a GIF beat made from its
+    segment-format section, a ProRes one retagged), with their list (beats.BEATS_INDEX)."""
+    with open(os.path.join(sections_dir, output_name + ".json"), encoding="utf-8") as file:
+        sections = json.load(file)
+    beats = beats_from_sections(sections, scene_name, cues, fps)
+    os.makedirs(beats_out, exist_ok=True)
+    named = []
+    for beat in beats:
+        source = os.path.join(sections_dir, beat.file)
+        target = os.path.join(beats_out, beat_file_name(clip_stem, beat.number, beat.name, clip_format.extension))
+        if clip_format.name == "gif":
+            convert_to_gif(source, target, clip_format.transparent)
+        elif clip_format.codec_tag is not None:
+            join_clips([source], target, clip_format.codec_tag)
+        else:
+            publish(source, target)
+        named.append(replace(beat, file=os.path.basename(target)))
+    save_beats(named, os.path.join(beats_out, BEATS_INDEX))
+    return named
 
 
 def render_still(scene_class, out, quality="high"):

@@ -1,6 +1,10 @@
 """Video files: what a clip is (size, rate, codec, length), and joining clips without re-encoding.
 
-PyAV is imported inside the functions, so importing this module costs nothing.
+Every format the program writes joins by copying packets with PyAV (no re-encoding, no
+ffmpeg process): MP4 (H.264), WebM (VP9; the alpha plane travels with each packet as
+Matroska block data, which PyAV copies), MOV (ProRes 4444 or QuickTime Animation: every
+frame a key frame) and GIF (each frame carries its own palette). PyAV is imported inside
+the functions, so importing this module costs nothing.
 """
 
 import os
@@ -38,14 +42,29 @@ def video_info(path):
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
+        frames = stream.frames
+        if not is_quicktime(container):  # WebM keeps no frame count, and GIF's is a guess: count the packets
+            frames = count_packets(container, stream)
         return VideoInfo(width=stream.width, height=stream.height, codec=stream.codec_context.name,
                          pixel_format=stream.codec_context.pix_fmt, fps=float(frame_rate(stream)),
-                         frames=stream.frames, duration=container.duration / 1e6 if container.duration else 0.0)
+                         frames=frames, duration=container.duration / 1e6 if container.duration else 0.0)
 
 
-def join_clips(clips, out):
-    """Concatenate MP4 clips into `out` without re-encoding: their packets are copied, one clip
-    after another, each shifted to start where the previous one ends."""
+def is_quicktime(container):
+    """MP4 and MOV: their headers count the frames."""
+    return "mp4" in container.format.name.split(",")
+
+
+def count_packets(container, stream):
+    """Frames in a stream of one frame per packet (VP9 in WebM, GIF), read without decoding."""
+    return sum(packet.dts is not None for packet in container.demux(stream))
+
+
+def join_clips(clips, out, codec_tag=None):
+    """Concatenate clips into `out` (of the clips' container: its suffix) without re-encoding: their
+    packets are copied, one clip after another, each shifted to start where the previous one ends.
+    `codec_tag` replaces the stream's tag (see formats.ClipFormat.codec_tag); one clip "joined"
+    with a tag is a retagged copy."""
     import av
 
     if not clips:
@@ -55,14 +74,17 @@ def join_clips(clips, out):
         if not info.joinable_with(infos[0]):
             raise ValueError(f"cannot join {clip} ({info}) to {clips[0]} ({infos[0]}) without re-encoding")
     with private_directory(os.path.dirname(os.path.abspath(out))) as work:
-        joined = os.path.join(work, "joined.mp4")
+        joined = os.path.join(work, "joined" + os.path.splitext(out)[1])
         with av.open(joined, mode="w") as target:
             copy = None
             start = Fraction(0)  # where the next clip begins, in seconds
             for clip in clips:
                 with av.open(str(clip)) as source:
                     video = source.streams.video[0]
-                    copy = copy or target.add_stream_from_template(template=video)
+                    if copy is None:
+                        copy = target.add_stream_from_template(template=video)
+                        if codec_tag is not None:
+                            copy.codec_context.codec_tag = codec_tag
                     shift = round(start / video.time_base)  # in the clip's time base
                     frames = 0
                     for packet in source.demux(video):
