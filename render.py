@@ -12,7 +12,9 @@ import time
 
 import click
 
+from renderer.decks import DECK_KINDS  # plain data: the writers import python-pptx only when used
 from renderer.files import DISK_FULL, sweep_stale_work
+from renderer.formats import FORMATS, ClipFormat
 from renderer.outputs import clips_directory, output_path, slug  # noqa: F401  (slug: render.slug)
 from renderer.presets import MAX_FPS, QUALITIES, quality_preset
 from scenes.strings import LANGUAGES  # a plain table: no Manim
@@ -280,8 +282,16 @@ def list_scenes():
               help="Where to write the video; its clips go to FILE/clips/. [default: media/<prompt>.mp4]")
 @click.option("--captions/--no-captions", default=True, show_default=True,
               help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video (and each clip).")
+@click.option("--format", "clip_format", type=click.Choice(FORMATS), default=None,
+              help="mp4 (H.264: PowerPoint, Keynote, browsers), webm (VP9), mov (QuickTime) or gif. "
+                   "[default: from --out's suffix, else mp4]")
+@click.option("--transparent", is_flag=True,
+              help="Leave the background out (an alpha channel): webm for browsers and reveal.js, "
+                   "mov (ProRes 4444) for Keynote, gif for PowerPoint overlays.")
+@click.option("--beats", is_flag=True,
+              help="Also write every beat of every scene as its own clip (clips/02_tokens.01_text.mp4, ...).")
 @click.pass_context
-def video(ctx, scene_list, quality, fps, jobs, captions, **shared):
+def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparent, beats, **shared):
     """Trace a prompt (or read a saved trace) and render the lecture video.
 
     Each scene is rendered in its own worker process, kept as a clip
@@ -292,7 +302,8 @@ def video(ctx, scene_list, quality, fps, jobs, captions, **shared):
     from scenes import catalog
 
     infos = scene_list or list(catalog.CATALOG)
-    recorded, out, clips_dir = prepare_render(ctx, infos, ".mp4", clips=True)
+    chosen = ClipFormat(clip_format or format_of(shared["out"]), transparent)
+    recorded, out, clips_dir = prepare_render(ctx, infos, chosen.extension, clips=True)
 
     from renderer.pipeline import render_video
     from renderer.progress import minutes
@@ -302,21 +313,80 @@ def video(ctx, scene_list, quality, fps, jobs, captions, **shared):
     started = time.monotonic()
     try:
         clips, subtitles = render_video(recorded, ctx.params["trace_file"], infos, scene_options(ctx.params),
-                                        quality_preset(quality, fps), jobs, out, clips_dir, captions)
-    except SceneFailed as failure:  # a bug, not bad input: its traceback, then one error line; exit 1
-        if failure.details:
-            click.echo(failure.details.rstrip(), err=True)
-        click.echo(f"error: {failure}", err=True)
-        raise click.exceptions.Exit(1)
+                                        quality_preset(quality, fps), jobs, out, clips_dir, captions,
+                                        clip_format=chosen, beats=beats)
+    except SceneFailed as failure:
+        report_scene_failure(failure)
     info = video_info(out)
     click.echo(f"Wrote {out}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s of video, "
                f"rendered in {minutes(time.monotonic() - started)}")
     if subtitles:
         click.echo(f"Captions: {', '.join(subtitles)}")
-    n_clips = sum(clip.endswith(".mp4") for clip in clips)
+    n_clips = sum(clip.endswith(chosen.extension) for clip in clips)
     click.echo(f"Clips ({n_clips}{', with their caption files' if subtitles else ''}):")
     for clip in clips:
         click.echo(f"  {clip}")
+
+
+def format_of(out):
+    """The clip format an --out path names by its suffix (x.webm -> webm); mp4 when it names none."""
+    suffix = os.path.splitext(out or "")[1].lower().lstrip(".")
+    return suffix if suffix in FORMATS else "mp4"
+
+
+def report_scene_failure(failure):
+    """A failed scene is a bug, not bad input: its traceback, then one error line; exit status 1."""
+    if failure.details:
+        click.echo(failure.details.rstrip(), err=True)
+    click.echo(f"error: {failure}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+@cli.command(short_help="Render a slide deck: a title slide, then one slide per beat, each playing its clip.")
+@render_options
+@click.option("--to", "kind", type=click.Choice(DECK_KINDS), required=True,
+              help="pptx (PowerPoint, Keynote, LibreOffice Impress) or html (reveal.js, one self-contained file).")
+@click.option("--scenes", "scene_list", type=SceneList(), default=None, metavar="a,b,...",
+              help="The scenes to show, in this order (see `render.py scenes`). [default: all]")
+@click.option("--quality", type=click.Choice(list(QUALITIES)), default="high", show_default=True,
+              help="low 854x480 15 fps, medium 1280x720 30 fps, high 1920x1080 30 fps, 4k 3840x2160 30 fps.")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=MAX_FPS), default=None, metavar="F",
+              help="Frames per second. [default: the quality's]")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Scenes rendered at once, each in its own process. [default: one per CPU core]")
+@click.option("--out", type=click.Path(), default=None, metavar="FILE.pptx|FILE.html",
+              help="Where to write the deck. [default: media/<prompt>.pptx or .html]")
+@click.pass_context
+def slides(ctx, kind, scene_list, quality, fps, jobs, **shared):
+    """Trace a prompt (or read a saved trace) and write a slide deck of its beats.
+
+    A title slide, then one slide per beat of every selected scene, in storyboard
+    order: each plays its beat's clip as the slide opens, shows the beat's first
+    frame until then, and holds the beat's caption text as its speaker notes.
+    The deck appears only when complete.
+    """
+    from scenes import catalog
+
+    if kind == "html":
+        from renderer.decks.html import reveal_dist
+
+        reveal_dist()  # before any work: one line naming the fix
+    infos = scene_list or list(catalog.CATALOG)
+    recorded, out, _ = prepare_render(ctx, infos, "." + kind)
+
+    from renderer.progress import minutes
+    from renderer.slides import render_slides
+    from renderer.workers import SceneFailed
+
+    started = time.monotonic()
+    try:
+        deck = render_slides(recorded, ctx.params["trace_file"], infos, scene_options(ctx.params),
+                             quality_preset(quality, fps), jobs, out, kind)
+    except SceneFailed as failure:
+        report_scene_failure(failure)
+    click.echo(f"Wrote {out}: a title slide and {len(deck.slides)} beat slides from {len(infos)} "
+               f"scene{'s' * (len(infos) > 1)} ({os.path.getsize(out) / 1e6:.1f} MB), "
+               f"rendered in {minutes(time.monotonic() - started)}")
 
 
 @cli.command(short_help="Write the last frame of one scene as a PNG (quick to make).")

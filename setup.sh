@@ -13,6 +13,10 @@ APT_PACKAGES="libcairo2-dev libpango1.0-dev pkg-config ffmpeg fonts-noto-cjk"
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
 # The lock file: every package set-up installs, but torch (TORCH_SPEC pins it), at one version.
 CONSTRAINTS=constraints.txt
+# reveal.js for the HTML slide decks (render.py slides --to html inlines its files), from npm
+# into the project's own .deps/ (ignored by git), at this exact version (renderer/decks/html.py
+# checks that it is the one installed).
+REVEAL_VERSION=6.0.2
 
 missing_system_parts() {
     command -v pkg-config >/dev/null 2>&1 || echo pkg-config
@@ -85,6 +89,20 @@ refresh_constraints() {
     echo "setup: wrote $CONSTRAINTS ($(grep -c -v '^#' "$CONSTRAINTS") packages); run bash setup.sh, then the tests"
 }
 
+install_web_parts() {
+    local installed
+    installed=$(node -p 'require("./.deps/node_modules/reveal.js/package.json").version' 2>/dev/null || true)
+    [ "$installed" = "$REVEAL_VERSION" ] && return 0
+    if ! command -v npm >/dev/null 2>&1; then
+        # Not fatal: only the HTML decks need it, and they say so in one line.
+        echo "setup: npm not found, so reveal.js is not installed (HTML slides need it): install Node.js and npm" \
+             "(sudo apt-get install -y npm), then run this again" >&2
+        return 0
+    fi
+    echo "setup: installing reveal.js $REVEAL_VERSION into .deps/ (for HTML slides)"
+    npm install --prefix .deps --no-save --no-audit --no-fund --loglevel=error "reveal.js@$REVEAL_VERSION" >/dev/null
+}
+
 if [ "${1:-}" = "--refresh-constraints" ]; then
     refresh_constraints
     exit 0
@@ -92,3 +110,4 @@ fi
 install_system_parts
 create_venv
 install_python_parts
+install_web_parts

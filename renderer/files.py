@@ -91,9 +91,9 @@ def publish(finished, final):
 
 # -- a video's clips --------------------------------------------------------------------
 
-def clip_name(position, scene_name):
+def clip_name(position, scene_name, extension=".mp4"):
     """A clip's file name: its place in the video, then the scene (01_title.mp4)."""
-    return f"{position:02d}_{scene_name}.mp4"
+    return f"{position:02d}_{scene_name}{extension}"
 
 
 CLIPS_MANIFEST = ".gpt2-explainer-clips.json"
@@ -139,7 +139,8 @@ def written_clips(clips_dir):
     return {name: recorded for name, recorded in clips.items() if CLIP_NAME.match(name) and isinstance(recorded, dict)}
 
 
-CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+\.(mp4|srt|vtt)$")  # a clip and its caption files
+# a clip (or one of its beats: 02_tokens.01_text.mp4, see beats.py), in any format, and its caption files
+CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+(\.\d{2}_[A-Za-z0-9_-]+)?\.(mp4|webm|mov|gif|srt|vtt)$")
 
 
 def write_manifest(clips_dir, clips):

@@ -13,8 +13,10 @@ from contextlib import contextmanager
 
 import click
 
+from renderer.beats import beats_directory, load_beats
 from renderer.captions import caption_clips_and_video
 from renderer.files import clip_name, private_directory, publish, publish_clips, sweep_stale_work
+from renderer.formats import MP4
 from renderer.manim_run import render_still
 from renderer.progress import Progress
 from renderer.video import join_clips
@@ -39,7 +41,8 @@ def interrupt_on_sigterm():
         signal.signal(signal.SIGTERM, previous)
 
 
-def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips_dir, captions=True):
+def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips_dir, captions=True,
+                 clip_format=MP4, beats=False):
     """Render every scene in worker processes, join the clips, then put the files in place.
 
     `recorded` is the Trace (saved for the workers unless `trace_file` already holds it),
@@ -49,7 +52,9 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
     the clips and the video are moved to their final names (atomically) only once all of
     them are complete; with `captions`, each with its caption files (.srt and .vtt, see
     captions.py). Raises workers.SceneFailed if a scene fails. Returns the published clip
-    paths (with their caption files) and the video's caption files.
+    paths (with their caption files) and the video's caption files. `clip_format` (formats.ClipFormat)
+    is the clips' and the video's format; with `beats`, every beat of every scene is published
+    among the clips too, as its own clip (02_tokens.01_text.mp4, see beats.py).
     """
     jobs = min(jobs or usable_cores(), len(infos))
     parent = os.path.dirname(os.path.abspath(out))
@@ -59,7 +64,8 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
             trace_file = os.path.join(work, "trace.safetensors")
             recorded.save(trace_file)
         tasks = [RenderTask(index=position, scene=info, trace_path=os.path.abspath(trace_file),
-                            options=options, quality=quality, out=os.path.join(work, clip_name(position, info.name)))
+                            options=options, quality=quality, clip_format=clip_format, beats=beats,
+                            out=os.path.join(work, clip_name(position, info.name, clip_format.extension)))
                  for position, info in enumerate(infos, start=1)]
         click.echo(f"Rendering {len(tasks)} scene{'s' * (len(tasks) > 1)} at {quality.label} "
                    f"with {jobs} worker process{'es' * (jobs > 1)}", err=True)
@@ -69,9 +75,10 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
         finally:
             progress.close()
         finished = [task.out for task in tasks]
-        joined = join_clips(finished, os.path.join(work, "video.mp4"))
+        joined = join_clips(finished, os.path.join(work, "video" + clip_format.extension), clip_format.codec_tag)
         clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
-        clips = publish_clips(finished + clip_captions, clips_dir)
+        beat_clips = [beat.file for clip in finished for beat in load_beats(beats_directory(clip))] if beats else []
+        clips = publish_clips(finished + beat_clips + clip_captions, clips_dir)
         video_captions = [publish(path, os.path.splitext(out)[0] + os.path.splitext(path)[1])
                           for path in video_captions]
         publish(joined, out)

@@ -14,8 +14,10 @@ import time
 import traceback
 from dataclasses import dataclass
 
+from renderer.beats import beats_directory
 from renderer.captions import cues_path
 from renderer.files import DISK_FULL
+from renderer.formats import MP4, ClipFormat
 from renderer.manim_run import render_clip
 from renderer.presets import Quality
 
@@ -30,6 +32,8 @@ class RenderTask:
     options: dict  # keyword arguments of scenes.base.SceneOptions (plain, so the parent needn't import Manim)
     quality: Quality
     out: str  # the finished clip's path
+    clip_format: ClipFormat = MP4  # its container, codec and background
+    beats: bool = False  # also each beat as its own clip, in beats.beats_directory(out)
 
 
 class SceneFailed(Exception):
@@ -158,7 +162,8 @@ def render_task(task, traces):
     if task.trace_path not in traces:
         traces[task.trace_path] = Trace.load(task.trace_path)
     scene_class = task.scene.load().bind(traces[task.trace_path], SceneOptions(**task.options))
-    render_clip(scene_class, task.out, task.quality, cues_out=cues_path(task.out))
+    render_clip(scene_class, task.out, task.quality, cues_out=cues_path(task.out), clip_format=task.clip_format,
+                beats_out=beats_directory(task.out) if task.beats else None, scene_name=task.scene.name)
 
 
 def exit_when_orphaned(parent_pid, interval=0.5):
