@@ -344,7 +344,7 @@ def report_scene_failure(failure):
 
 @cli.command(short_help="Render a slide deck: a title slide, then one slide per beat, each playing its clip.")
 @render_options
-@click.option("--to", "kind", type=click.Choice(DECK_KINDS), required=True,
+@click.option("--to", "kind", type=click.Choice(DECK_KINDS), default=None,
               help="pptx (PowerPoint, Keynote, LibreOffice Impress) or html (reveal.js, one self-contained file).")
 @click.option("--scenes", "scene_list", type=SceneList(), default=None, metavar="a,b,...",
               help="The scenes to show, in this order (see `render.py scenes`). [default: all]")
@@ -367,6 +367,8 @@ def slides(ctx, kind, scene_list, quality, fps, jobs, **shared):
     """
     from scenes import catalog
 
+    if kind is None:  # (click's own message for a missing choice takes three lines)
+        raise click.UsageError("give --to pptx (PowerPoint, Keynote, Impress) or --to html (reveal.js)")
     if kind == "html":
         from renderer.decks.html import reveal_dist
 

@@ -25,8 +25,9 @@ CANVAS = (1280, 720)  # 16:9
 REVEAL_FILES = ("reset.css", "reveal.css", *THEME_CSS.values(), "reveal.js", "plugin/notes.js")
 
 
-def reveal_dist(directory=REVEAL_DIST):
+def reveal_dist(directory=None):
     """The folder of reveal.js's built files, at REVEAL_VERSION; one line naming the fix otherwise."""
+    directory = directory or REVEAL_DIST
     fix = f"run `bash setup.sh` (or `npm install --prefix .deps reveal.js@{REVEAL_VERSION}` in {PROJECT_ROOT})"
     missing = [name for name in REVEAL_FILES if not os.path.isfile(os.path.join(directory, name))]
     if missing:
@@ -52,7 +53,7 @@ def data_uri(path, mime):
         return f"data:{mime};base64,{base64.b64encode(file.read()).decode('ascii')}"
 
 
-def write_html(deck, path, theme="dark", directory=REVEAL_DIST):
+def write_html(deck, path, theme="dark", directory=None):
     directory = reveal_dist(directory)
     styles = "\n".join(f"<style>\n{read_text(directory, name)}\n</style>"
                        for name in ("reset.css", "reveal.css", THEME_CSS[theme]))
