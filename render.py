@@ -322,8 +322,10 @@ def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparen
                f"rendered in {minutes(time.monotonic() - started)}")
     if subtitles:
         click.echo(f"Captions: {', '.join(subtitles)}")
-    n_clips = sum(clip.endswith(chosen.extension) for clip in clips)
-    click.echo(f"Clips ({n_clips}{', with their caption files' if subtitles else ''}):")
+    videos = [os.path.basename(clip) for clip in clips if clip.endswith(chosen.extension)]
+    n_beats = sum("." in os.path.splitext(name)[0] for name in videos)  # 02_tokens.01_text.mp4 (beats.py)
+    counted = f"{len(videos) - n_beats}" + (f" and {n_beats} beats" if n_beats else "")
+    click.echo(f"Clips ({counted}{', with their caption files' if subtitles else ''}):")
     for clip in clips:
         click.echo(f"  {clip}")
 

@@ -30,6 +30,12 @@ def render(trace_file, out, *options):
     return result
 
 
+class Renders(dict):
+    """{name: the video}, and .stdout: {name: what the command printed}."""
+
+    stdout = None
+
+
 @pytest.fixture(scope="module")
 def rendered(nano_sort_trace_file, tmp_path_factory):
     """{name: the video} for each format asked for, rendered once."""
@@ -38,10 +44,11 @@ def rendered(nano_sort_trace_file, tmp_path_factory):
             "mov": ("--format", "mov", "--transparent"),
             "gif": ("--beats",),  # the format from --out's suffix
             "mp4": ("--beats", "--no-captions")}
-    videos = {}
+    videos = Renders()
+    videos.stdout = {}
     for name, options in runs.items():
         videos[name] = folder / f"{name}.{name}"
-        render(nano_sort_trace_file, videos[name], *options)
+        videos.stdout[name] = render(nano_sort_trace_file, videos[name], *options).stdout
     return videos
 
 
@@ -131,6 +138,8 @@ def test_beats_are_named_by_scene_and_beat_and_add_up_to_their_scene(rendered):
         offset = video_info(beats[0]).frames  # beat 2 starts where beat 1 ends
         assert np.abs(first.astype(int) - scene_frames[offset]).max() <= 2
     assert set(written_clips(str(clips))) == set(names[1:])  # a later render may remove them
+    assert "Clips (2 and 6 beats):" in rendered.stdout["mp4"]
+    assert "Clips (2 and 6 beats, with their caption files):" in rendered.stdout["gif"]
 
 
 def test_a_render_without_beats_removes_the_beats_it_wrote(nano_sort_trace_file, tmp_path):
