@@ -61,7 +61,9 @@ def write_html(deck, path, theme="dark", directory=None):
     slides = [title_section(deck)] + [beat_section(deck, beat) for beat in deck.slides]
     # One canvas size whatever the clips' (reveal.js scales it to the window): the title's
     # words keep their proportions at every --quality; the videos fill it.
-    settings = {"width": CANVAS[0], "height": CANVAS[1], "margin": 0, "hash": True, "controls": True,
+    # No arrows drawn on the slide: they would cover the end of the caption line (the keys,
+    # a clicker and swiping step through the slides; the progress bar stays).
+    settings = {"width": CANVAS[0], "height": CANVAS[1], "margin": 0, "hash": True, "controls": False,
                 "progress": True, "center": True, "transition": "none", "backgroundTransition": "none"}
     page = f"""<!DOCTYPE html>
 <html lang="{deck.language}">
