@@ -69,6 +69,15 @@ def beats_from_sections(sections_index, scene, cues, fps):
     return beats
 
 
+def beat_cues(cues, beat):
+    """A scene clip's caption cues (captions.Cue) as its beat's own, timed from the beat's start."""
+    from renderer.captions import Cue
+
+    end = beat.start + beat.duration
+    return [Cue(max(cue.start, beat.start) - beat.start, min(cue.end, end) - beat.start, cue.text)
+            for cue in cues if cue.start < end and cue.end > beat.start]
+
+
 def save_beats(beats, path):
     with open(path, "w", encoding="utf-8") as file:
         json.dump([asdict(beat) for beat in beats], file, ensure_ascii=False, indent=1)

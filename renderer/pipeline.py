@@ -13,8 +13,8 @@ from contextlib import contextmanager
 
 import click
 
-from renderer.beats import beats_directory, load_beats
-from renderer.captions import caption_clips_and_video
+from renderer.beats import beat_cues, beats_directory, load_beats
+from renderer.captions import caption_clips_and_video, cues_path, load_cues, write_caption_files
 from renderer.files import clip_name, private_directory, publish, publish_clips, sweep_stale_work
 from renderer.formats import MP4
 from renderer.manim_run import render_still
@@ -77,12 +77,25 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
         finished = [task.out for task in tasks]
         joined = join_clips(finished, os.path.join(work, "video" + clip_format.extension), clip_format.codec_tag)
         clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
-        beat_clips = [beat.file for clip in finished for beat in load_beats(beats_directory(clip))] if beats else []
+        beat_clips = beat_clips_and_captions(finished, captions) if beats else []
         clips = publish_clips(finished + beat_clips + clip_captions, clips_dir)
         video_captions = [publish(path, os.path.splitext(out)[0] + os.path.splitext(path)[1])
                           for path in video_captions]
         publish(joined, out)
     return clips, video_captions
+
+
+def beat_clips_and_captions(clips, captions):
+    """Every beat's clip that the workers left beside the scene clips (beats.py), with its caption
+    files when `captions`: the scene's cues that fall in the beat, timed from its start."""
+    files = []
+    for clip in clips:
+        cues = load_cues(cues_path(clip)) if captions else None
+        for beat in load_beats(beats_directory(clip)):
+            files.append(beat.file)
+            if captions:
+                files += write_caption_files(beat_cues(cues, beat), beat.file)
+    return files
 
 
 def render_last_frame(recorded, info, options, quality, out):

@@ -142,6 +142,20 @@ def test_beats_are_named_by_scene_and_beat_and_add_up_to_their_scene(rendered):
     assert "Clips (2 and 6 beats, with their caption files):" in rendered.stdout["gif"]
 
 
+def test_each_beat_has_its_own_caption_files(rendered):
+    import webvtt
+
+    from scenes.strings import say
+
+    clips = rendered["gif"].parent / "gif" / "clips"
+    beat_3 = webvtt.read(str(clips / "01_title.03_promise.vtt"))
+    assert [caption.text for caption in beat_3] == [say("en", "title.promise")]
+    assert beat_3[0].start_in_seconds < 1  # timed from the beat's start, not the scene's
+    assert list(webvtt.read(str(clips / "01_title.01_prompt.vtt"))) == []  # a beat with no caption line
+    texts = [caption.text for caption in webvtt.read(str(clips / "02_tokens.01_text.vtt"))]
+    assert texts == [say("en", "tokens.text")]
+
+
 def test_a_render_without_beats_removes_the_beats_it_wrote(nano_sort_trace_file, tmp_path):
     out = tmp_path / "v.mp4"
     render(nano_sort_trace_file, out, "--beats", "--no-captions", "--scenes", "title")
