@@ -256,6 +256,21 @@ def test_a_deck_interrupted_while_written_leaves_nothing(capsys, nano_sort_trace
     assert os.listdir(tmp_path) == []  # no deck, no work folder
 
 
+def test_a_failed_scene_exits_with_status_1_and_no_deck(capsys, nano_sort_trace_file, tmp_path, monkeypatch):
+    from renderer import slides
+    from renderer.workers import SceneFailed
+
+    def failing(*args, **kwargs):
+        raise SceneFailed("tokens", "RuntimeError: broken", "Traceback (most recent call last):\n  ...\n")
+
+    monkeypatch.setattr(slides, "render_in_parallel", failing)
+    status, _, stderr = run_cli(capsys, "slides", "--trace", str(nano_sort_trace_file), "--to", "html",
+                                "--out", str(tmp_path / "deck.html"))
+    assert status == 1
+    assert stderr.splitlines()[-1] == "error: the scene 'tokens' failed: RuntimeError: broken"
+    assert os.listdir(tmp_path) == []
+
+
 def test_html_without_reveal_js_is_one_line_naming_the_fix(capsys, nano_sort_trace_file, tmp_path, monkeypatch):
     from renderer.decks import html
 
