@@ -25,6 +25,8 @@ def manim_settings(work, quality, output_name, still, clip_format=MP4, sections=
     `sections`, Manim also writes each section (beat) as its own file in work/sections,
     with an index (sections/<output_name>.json)."""
     settings = {
+        # first: tempconfig applies the keys in order, and setting "format" to webm logs a warning
+        "verbosity": "ERROR",
         "media_dir": work,
         "video_dir": work,
         "images_dir": work,
@@ -42,7 +44,6 @@ def manim_settings(work, quality, output_name, still, clip_format=MP4, sections=
         "sections_dir": os.path.join(work, "sections"),
         "preview": False,
         "log_to_file": False,
-        "verbosity": "ERROR",
         "progress_bar": "none",
     }
     if not still:

@@ -90,6 +90,7 @@ def test_transparent_webm_has_alpha_and_its_clips_join(rendered):
     first = frames(clips[0])
     assert np.array_equal(pictures[0], first[0]) and np.array_equal(pictures[len(first)], frames(clips[1])[0])
     assert (video.parent / "webm.srt").is_file()  # captions, timed by the counted frames
+    assert "WARNING" not in rendered.stdout["webm"]  # Manim's note that WebM is slow stays quiet
 
 
 def test_transparent_mov_is_prores_4444_with_alpha(rendered):
