@@ -28,3 +28,4 @@ test-tools:
 bench: setup
 	$(PYTHON) benchmarks/trace_overhead.py
 	$(PYTHON) benchmarks/render_video.py
+	$(PYTHON) benchmarks/clip_formats.py
