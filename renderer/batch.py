@@ -1,0 +1,359 @@
+"""Many videos at once, on Dask distributed: one task per trace, one task per scene.
+
+The client (the `render.py batch` process) submits, for each job of the job file, a trace
+task (run the model, return the Trace as .safetensors bytes) and, once its trace exists, a
+scene task per scene (take those bytes, render one clip, return the clip and its caption
+cues as bytes). Bytes, not paths, travel through the engine: a scene task takes the trace
+future as its argument, so Dask moves the bytes from the worker that traced to the worker
+that renders, and no file system is shared, whether the workers are the embedded local
+cluster or processes on other machines (`--scheduler`). The client writes each job's clips
+into a private work directory beside the job's video, joins them and publishes the video,
+clips and captions atomically, as `render.py video` does (pipeline.py).
+
+A job that fails (a prompt its model refuses, a scene that raises) is reported with the
+job file's line number; the other jobs go on. Workers run one task at a time
+(threads_per_worker=1): Manim's config is global to a process.
+"""
+
+import hashlib
+import logging
+import os
+import sys
+import tempfile
+import threading
+import traceback
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+
+import click
+
+from renderer.captions import caption_clips_and_video, cues_path
+from renderer.files import clip_name, private_directory, publish, publish_clips, sweep_stale_work
+from renderer.video import join_clips
+from tracer.errors import UserError, first_line
+
+
+class TaskFailed(Exception):
+    """A task that raised something other than bad input: its message and the worker's traceback.
+    (Plain strings, so it pickles back to the client whatever the original exception was.)"""
+
+    def __init__(self, message, details=""):
+        super().__init__(message, details)
+        self.message, self.details = message, details
+
+    def __str__(self):
+        return self.message
+
+
+# -- tasks: run inside a Dask worker process ---------------------------------------------
+
+_models = {}  # model name -> loaded model: a worker loads each model once, for every job that uses it
+
+
+def trace_bytes(prompt, model, generate, temperature, top_k, top_p, seed, layer=None, head=None):
+    """Run `model` on `prompt` and return the Trace as the bytes of its .safetensors file.
+
+    Bad input (a prompt the tokenizer refuses, a --layer beyond the model) raises UserError,
+    which reaches the client as it is.
+    """
+    from tracer.record import trace_prompt
+    from tracer.sampling import Sampling
+
+    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+    try:
+        if model not in _models:
+            from tracer.models import load_model
+
+            _models.clear()  # one model held at a time: a worker may trace gpt2-xl next
+            _models[model] = load_model(model)
+        recorded = trace_prompt(_models[model], prompt, generate=generate, sampling=sampling)
+        check_layer_head(recorded, layer, head)
+        with tempfile.TemporaryDirectory(prefix="gpt2-explainer-trace-") as work:
+            path = os.path.join(work, "trace.safetensors")
+            recorded.save(path)
+            with open(path, "rb") as file:
+                return file.read()
+    except UserError:
+        raise
+    except Exception as error:
+        raise TaskFailed(f"tracing failed: {first_line(error)}", traceback.format_exc()) from None
+
+
+def check_layer_head(recorded, layer, head):
+    """--layer and --head within the model (their upper bounds are known only once it is loaded)."""
+    for name, value, count, what in (("layer", layer, recorded.n_layers, "layers"),
+                                     ("head", head, recorded.n_heads, "heads")):
+        if value is not None and value >= count:
+            raise UserError(f"{name} {value} is out of range: {recorded.model} has {count} {what}, "
+                            f"numbered 0 to {count - 1}")
+
+
+def digest(data):
+    """What names a trace's content (for the clip cache): small, so the client fetches it, not the trace."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def scene_clip(trace, position, scene, options, quality, fps=None):
+    """Render one scene of the trace whose .safetensors bytes are `trace`; returns
+    (the MP4 clip's bytes, its caption cues as JSON bytes). Everything is written in a
+    private temporary directory of this worker, removed on the way out."""
+    from renderer.manim_run import render_clip
+    from renderer.presets import quality_preset
+    from scenes import catalog
+    from scenes.base import SceneOptions
+    from tracer.trace import Trace
+
+    quiet_tqdm_lock()
+    try:
+        with tempfile.TemporaryDirectory(prefix="gpt2-explainer-scene-") as work:
+            trace_path = os.path.join(work, "trace.safetensors")
+            with open(trace_path, "wb") as file:
+                file.write(trace)
+            scene_class = catalog.get(scene).load().bind(Trace.load(trace_path), SceneOptions(**options))
+            clip = os.path.join(work, clip_name(position, scene))
+            render_clip(scene_class, clip, quality_preset(quality, fps), cues_out=cues_path(clip))
+            with open(clip, "rb") as video, open(cues_path(clip), "rb") as cues:
+                return video.read(), cues.read()
+    except Exception as error:
+        raise TaskFailed(f"the scene {scene!r} failed: {first_line(error)}", traceback.format_exc()) from None
+
+
+def quiet_tqdm_lock():
+    """Manim makes a (hidden) tqdm bar per animation, and tqdm's default lock is a multiprocessing
+    semaphore, which a worker killed while holding it leaks (see workers.py). A thread lock will do."""
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
+
+
+# -- the cluster -------------------------------------------------------------------------
+
+@contextmanager
+def dask_client(scheduler=None, workers=1, connect_timeout=10, wait_seconds=60):
+    """A Client of the Dask scheduler at `scheduler`, or of an embedded local cluster of
+    `workers` worker processes, one thread each; both closed on the way out.
+
+    memory_limit=0 for the embedded workers: a render's memory follows its picture size, not
+    its data, and the nanny's default (the machine's memory split evenly) would kill a worker
+    that traces gpt2-large or renders 4k on a machine with many cores, only to retry the same
+    task and kill it again. The operating system stays the judge, as for `render.py video`.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler is None:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
+                          dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout=connect_timeout)
+    except (OSError, ValueError, TypeError) as error:
+        raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {first_line(error)}") from None
+    with client:
+        try:
+            client.wait_for_workers(1, timeout=wait_seconds)
+        except TimeoutError:
+            raise UserError(f"the Dask scheduler at {scheduler} has no workers (waited {wait_seconds} s): "
+                            "start some with `dask worker ADDRESS --nthreads 1`") from None
+        yield client
+
+
+# -- the client: one job's state, and the whole batch ------------------------------------
+
+@dataclass
+class JobRun:
+    """Where one job stands on the client."""
+
+    job: object  # jobs.Job
+    work: str = ""  # its private directory beside its video
+    trace: object = None  # the Future of its trace bytes
+    clips: dict = field(default_factory=dict)  # position -> finished clip path in `work`
+    failure: str = ""
+    details: str = ""
+
+    @property
+    def finished(self):
+        return len(self.clips) == len(self.job.scenes)
+
+
+@dataclass
+class BatchResult:
+    done: list  # (job, the video's path)
+    failed: list  # (job, one line saying why, the worker's traceback or "")
+
+
+def run_batch(jobs, client, progress=None, cached_clip=None):
+    """Render every job of `jobs` (jobs.Job) on the Dask `client`; returns a BatchResult.
+
+    `progress(n)` is called as n more scenes are settled (rendered, or skipped because their
+    job failed). `cached_clip(trace digest, job, position, scene)` is where a clip cache is
+    consulted (None: no cache); see start_scenes.
+    """
+    from distributed import as_completed
+
+    progress = progress or (lambda n: None)
+    runs = {job.line: JobRun(job) for job in jobs}
+    pending = {}  # future -> (job line, what it is: "trace", "digest", or a scene position)
+    with ExitStack() as stack:
+        for run in runs.values():
+            parent = os.path.dirname(os.path.abspath(run.job.out))
+            sweep_stale_work(parent)
+            run.work = stack.enter_context(private_directory(parent))
+            run.trace = client.submit(trace_bytes, run.job.prompt, **run.job.model, layer=run.job.options["layer"],
+                                      head=run.job.options["head"], pure=False, priority=1)
+            pending[client.submit(digest, run.trace, pure=False, priority=2)] = (run.job.line, "digest")
+        settled = as_completed(list(pending))
+        for future in settled:
+            if future not in pending:
+                continue  # cancelled with its job, already counted
+            line, what = pending.pop(future)
+            run = runs[line]
+            if run.failure:
+                continue  # a sibling failed first; this one was cancelled or is moot
+            if future.status != "finished":
+                fail_job(run, future, client, pending, progress)
+                continue
+            if what == "digest":
+                for scene_future in start_scenes(run, future.result(), client, pending, progress, cached_clip):
+                    settled.add(scene_future)
+            else:
+                keep_clip(run, what, *future.result())
+                progress(1)
+            future.release()  # the clip's bytes leave the worker's memory
+            if run.finished:
+                finish_job(run)
+                run.trace.release()
+        return BatchResult(done=[(run.job, run.job.out) for run in runs.values() if not run.failure],
+                           failed=[(run.job, run.failure, run.details) for run in runs.values() if run.failure])
+
+
+def start_scenes(run, trace_digest, client, pending, progress, cached_clip):
+    """Submit a task for each scene of the job whose trace is now known; returns the futures.
+
+    THE CLIP CACHE GOES HERE: `cached_clip(trace_digest, job, position, scene)` returns
+    (clip bytes, cues bytes) of a clip rendered before, or None. A hit is kept at once and
+    no task is submitted for that scene; a miss renders on the cluster (storing the new clip
+    in the cache is the caller's part of `keep_clip`'s work, once the bytes arrive).
+    """
+    futures = []
+    for position, scene in enumerate(run.job.scenes, start=1):
+        hit = cached_clip(trace_digest, run.job, position, scene) if cached_clip else None
+        if hit is not None:
+            keep_clip(run, position, *hit)
+            progress(1)
+            continue
+        future = client.submit(scene_clip, run.trace, position, scene, run.job.options, run.job.quality,
+                               run.job.fps, pure=False, priority=-run.job.line)  # earlier jobs' videos first
+        pending[future] = (run.job.line, position)
+        futures.append(future)
+    if run.finished:  # every clip was cached
+        finish_job(run)
+    return futures
+
+
+def keep_clip(run, position, clip, cues):
+    """Write a finished clip's bytes and its cues into the job's work directory."""
+    path = os.path.join(run.work, clip_name(position, run.job.scenes[position - 1]))
+    with open(path, "wb") as file:
+        file.write(clip)
+    with open(cues_path(path), "wb") as file:
+        file.write(cues)
+    run.clips[position] = path
+
+
+def fail_job(run, future, client, pending, progress):
+    """Record why the job failed, and cancel the rest of its tasks."""
+    from distributed import CancelledError
+
+    try:
+        error = future.exception()
+    except CancelledError:
+        error = None
+    if isinstance(error, (UserError, TaskFailed)):
+        run.failure = str(error)
+        run.details = getattr(error, "details", "")
+    elif error is not None and type(error).__name__ == "KilledWorker":
+        run.failure = "a worker process died while rendering it (out of memory, or killed)"
+    elif error is not None and "No module named" in str(error):
+        run.failure = f"{first_line(error)}: the Dask workers need this project installed (see README, Batch)"
+    else:
+        run.failure = first_line(error) if error is not None else "it was cancelled"
+    ours = [other for other, (line, _) in pending.items() if line == run.job.line]
+    client.cancel(ours + [run.trace])
+    for other in ours:
+        pending.pop(other)
+    progress(len(run.job.scenes) - len(run.clips))
+
+
+def finish_job(run):
+    """Join the job's clips, write its captions, and publish them all atomically (as pipeline.render_video does)."""
+    job = run.job
+    finished = [run.clips[position] for position in sorted(run.clips)]
+    joined = join_clips(finished, os.path.join(run.work, "video.mp4"))
+    clip_captions, video_captions = caption_clips_and_video(finished, joined) if job.captions else ([], [])
+    publish_clips(finished + clip_captions, job.clips_dir)
+    for path in video_captions:
+        publish(path, os.path.splitext(job.out)[0] + os.path.splitext(path)[1])
+    publish(joined, job.out)
+
+
+# -- what the person at the terminal sees ------------------------------------------------
+
+class BatchProgress:
+    """One bar for the whole batch (every scene of every job) on stderr when it is a terminal;
+    nothing when it is not (each finished job's line on stdout says enough)."""
+
+    def __init__(self, total, stream=None):
+        from tqdm import tqdm
+
+        stream = stream or sys.stderr
+        self.bar = tqdm(total=total, unit="scene", file=stream, disable=not stream.isatty(),
+                        dynamic_ncols=True, desc="batch")
+
+    def __call__(self, n):
+        self.bar.update(n)
+
+    def close(self):
+        self.bar.close()
+
+
+def render_batch(jobs, scheduler=None, workers=None):
+    """Render `jobs` on the embedded cluster (`workers` processes; None: one per usable core, never
+    more than there are scenes) or on the Dask scheduler at `scheduler`. Prints one line per job;
+    returns the BatchResult."""
+    from renderer.pipeline import interrupt_on_sigterm
+    from renderer.workers import usable_cores
+
+    total = sum(len(job.scenes) for job in jobs)
+    workers = min(workers or usable_cores(), total)
+    where = f"the Dask scheduler at {scheduler}" if scheduler else \
+        f"an embedded Dask cluster of {workers} worker process{'es' * (workers > 1)}"
+    click.echo(f"Rendering {len(jobs)} video{'s' * (len(jobs) > 1)} ({total} scenes) on {where}", err=True)
+    with interrupt_on_sigterm(), dask_client(scheduler, workers) as client:
+        progress = BatchProgress(total)
+        try:
+            result = run_batch(jobs, client, progress)
+        finally:
+            progress.close()
+    return result
+
+
+def exit_status(result):
+    """Print what became of each job (videos on stdout, failures on stderr); 0 if all were
+    written, else 1 after a summary line."""
+    from renderer.video import video_info
+
+    for job, out in result.done:
+        info = video_info(out)
+        click.echo(f"line {job.line}: wrote {out} ({info.width}x{info.height}, {info.duration:.1f} s of video)")
+    for job, failure, details in result.failed:
+        if details:
+            click.echo(details.rstrip(), err=True)
+        click.echo(f"line {job.line}: failed: {failure}", err=True)
+    if not result.failed:
+        return 0
+    lines = ", ".join(str(job.line) for job, _, _ in result.failed)
+    total = len(result.done) + len(result.failed)
+    click.echo(f"error: {len(result.failed)} of {total} job{'s' * (total > 1)} failed (line{'s' * (len(result.failed) > 1)} "
+               f"{lines}); the others were written", err=True)
+    return 1
