@@ -141,6 +141,8 @@ def dask_client(scheduler=None, workers=1, connect_timeout=10, wait_seconds=60):
     from distributed import Client, LocalCluster
 
     if scheduler is None:
+        # silence_logs: a failed task is reported here, with its job's line; the worker's own log
+        # of it would be a second, raw copy with a traceback even for bad input.
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
                           dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
             yield client
@@ -328,7 +330,8 @@ def render_batch(jobs, scheduler=None, workers=None):
     workers = min(workers or usable_cores(), total)
     where = f"the Dask scheduler at {scheduler}" if scheduler else \
         f"an embedded Dask cluster of {workers} worker process{'es' * (workers > 1)}"
-    click.echo(f"Rendering {len(jobs)} video{'s' * (len(jobs) > 1)} ({total} scenes) on {where}", err=True)
+    click.echo(f"Rendering {len(jobs)} video{'s' * (len(jobs) > 1)} ({total} scene{'s' * (total > 1)}) "
+               f"on {where}", err=True)
     with interrupt_on_sigterm(), dask_client(scheduler, workers) as client:
         progress = BatchProgress(total)
         try:
@@ -354,6 +357,7 @@ def exit_status(result):
         return 0
     lines = ", ".join(str(job.line) for job, _, _ in result.failed)
     total = len(result.done) + len(result.failed)
-    click.echo(f"error: {len(result.failed)} of {total} job{'s' * (total > 1)} failed (line{'s' * (len(result.failed) > 1)} "
-               f"{lines}); the others were written", err=True)
+    plural = "s" * (len(result.failed) > 1)
+    click.echo(f"error: {len(result.failed)} of {total} job{'s' * (total > 1)} failed (line{plural} {lines}); "
+               "the others were written", err=True)
     return 1
