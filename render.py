@@ -209,6 +209,7 @@ def cli():
       render.py video --model nano-sort --prompt CBABBC --generate 6 --quality low
       render.py video --trace sort.safetensors --scenes title,tokens
       render.py still --scene embeddings --prompt "The cat sat on the" --out emb.png
+      render.py batch prompts.txt --model nano-sort --generate 6 --quality low
       render.py scenes
     """
 

@@ -169,6 +169,7 @@ class JobRun:
     job: object  # jobs.Job
     work: str = ""  # its private directory beside its video
     trace: object = None  # the Future of its trace bytes
+    digest: str = ""  # of those bytes, once known (what names the trace for the clip cache)
     clips: dict = field(default_factory=dict)  # position -> finished clip path in `work`
     failure: str = ""
     details: str = ""
@@ -184,12 +185,27 @@ class BatchResult:
     failed: list  # (job, one line saying why, the worker's traceback or "")
 
 
-def run_batch(jobs, client, progress=None, cached_clip=None):
+class ClipCache:
+    """What run_batch asks of a clip cache (renderer/cache.py, wired in by an adapter of this shape).
+
+    A clip depends on the trace's content (`trace_digest`, see digest), the scene, the job's
+    scene options, quality and fps: every input of scene_clip but its position in the video.
+    """
+
+    def get(self, trace_digest, job, scene):
+        """(clip bytes, cues bytes) of this clip rendered before, or None."""
+        return None
+
+    def put(self, trace_digest, job, scene, clip, cues):
+        """Keep a clip just rendered (its bytes, as scene_clip returned them)."""
+
+
+def run_batch(jobs, client, progress=None, cache=None):
     """Render every job of `jobs` (jobs.Job) on the Dask `client`; returns a BatchResult.
 
     `progress(n)` is called as n more scenes are settled (rendered, or skipped because their
-    job failed). `cached_clip(trace digest, job, position, scene)` is where a clip cache is
-    consulted (None: no cache); see start_scenes.
+    job failed). `cache` (a ClipCache; None: none) is consulted before a scene is submitted
+    (start_scenes) and given every clip rendered.
     """
     from distributed import as_completed
 
@@ -216,10 +232,14 @@ def run_batch(jobs, client, progress=None, cached_clip=None):
                 fail_job(run, future, client, pending, progress)
                 continue
             if what == "digest":
-                for scene_future in start_scenes(run, future.result(), client, pending, progress, cached_clip):
+                run.digest = future.result()
+                for scene_future in start_scenes(run, client, pending, progress, cache):
                     settled.add(scene_future)
             else:
-                keep_clip(run, what, *future.result())
+                clip, cues = future.result()
+                keep_clip(run, what, clip, cues)
+                if cache is not None:
+                    cache.put(run.digest, run.job, run.job.scenes[what - 1], clip, cues)
                 progress(1)
             future.release()  # the clip's bytes leave the worker's memory
             if run.finished:
@@ -229,17 +249,15 @@ def run_batch(jobs, client, progress=None, cached_clip=None):
                            failed=[(run.job, run.failure, run.details) for run in runs.values() if run.failure])
 
 
-def start_scenes(run, trace_digest, client, pending, progress, cached_clip):
+def start_scenes(run, client, pending, progress, cache):
     """Submit a task for each scene of the job whose trace is now known; returns the futures.
 
-    THE CLIP CACHE GOES HERE: `cached_clip(trace_digest, job, position, scene)` returns
-    (clip bytes, cues bytes) of a clip rendered before, or None. A hit is kept at once and
-    no task is submitted for that scene; a miss renders on the cluster (storing the new clip
-    in the cache is the caller's part of `keep_clip`'s work, once the bytes arrive).
+    The one place the clip cache is consulted: a hit is kept at once and no task is
+    submitted for that scene; a miss renders on the cluster (run_batch stores it).
     """
     futures = []
     for position, scene in enumerate(run.job.scenes, start=1):
-        hit = cached_clip(trace_digest, run.job, position, scene) if cached_clip else None
+        hit = cache.get(run.digest, run.job, scene) if cache is not None else None
         if hit is not None:
             keep_clip(run, position, *hit)
             progress(1)
@@ -248,9 +266,7 @@ def start_scenes(run, trace_digest, client, pending, progress, cached_clip):
                                run.job.fps, pure=False, priority=-run.job.line)  # earlier jobs' videos first
         pending[future] = (run.job.line, position)
         futures.append(future)
-    if run.finished:  # every clip was cached
-        finish_job(run)
-    return futures
+    return futures  # if every clip was cached, none: run_batch finishes the job at once
 
 
 def keep_clip(run, position, clip, cues):

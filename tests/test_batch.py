@@ -176,3 +176,44 @@ def test_each_job_takes_its_line_and_the_defaults(tmp_path):
     with pytest.raises(UserError, match="line 3: top_p must be at most 1"):
         (tmp_path / "jobs.yaml").write_text("- CBABBC\n\n- prompt: ABCABC\n  top_p: 2\n", encoding="utf-8")
         read_jobs(str(tmp_path / "jobs.yaml"), defaults, str(tmp_path))
+
+
+def test_the_clip_cache_hook_is_asked_before_each_scene_and_given_each_clip(tmp_path, scheduler):
+    """run_batch's ClipCache hook (the clip cache is wired in there): a second batch of the same
+    jobs renders no scene, and its videos are the first batch's, frame for frame."""
+    from distributed import Client
+
+    from renderer.batch import ClipCache, run_batch
+
+    class MemoryCache(ClipCache):
+        def __init__(self):
+            self.clips, self.hits = {}, 0
+
+        def key(self, trace_digest, job, scene):
+            return trace_digest, scene, tuple(sorted(job.options.items())), job.quality, job.fps
+
+        def get(self, trace_digest, job, scene):
+            hit = self.clips.get(self.key(trace_digest, job, scene))
+            self.hits += hit is not None
+            return hit
+
+        def put(self, trace_digest, job, scene, clip, cues):
+            self.clips[self.key(trace_digest, job, scene)] = (clip, cues)
+
+    (tmp_path / "jobs.txt").write_text("\n".join(PROMPTS[:2]) + "\n", encoding="utf-8")
+    defaults = {"model": "nano-sort", "generate": 1, "temperature": 0.8, "top_k": 40, "top_p": 0.95, "seed": 0,
+                "lang": "en", "theme": "dark", "on_screen_captions": True, "layer": None, "head": None,
+                "scenes": ["title", "tokens"], "quality": "low", "fps": None, "captions": True}
+    cache, settled = MemoryCache(), []
+    for run in ("cold", "warm"):
+        (tmp_path / run).mkdir()
+        jobs = read_jobs(str(tmp_path / "jobs.txt"), defaults, str(tmp_path / run))
+        with Client(scheduler[0], timeout=30) as client:
+            result = run_batch(jobs, client, progress=settled.append, cache=cache)
+        assert not result.failed and len(result.done) == 2
+    assert len(cache.clips) == 4 and cache.hits == 4  # the warm run took every clip from the cache
+    assert sum(settled) == 8  # every scene counted once per run
+    for prompt in PROMPTS[:2]:
+        cold, warm = (video_info(tmp_path / run / f"{prompt.lower()}.mp4") for run in ("cold", "warm"))
+        assert cold == warm
+        check_video(tmp_path / "warm" / f"{prompt.lower()}.mp4", 2)
