@@ -171,6 +171,7 @@ class JobRun:
     trace: object = None  # the Future of its trace bytes
     digest: str = ""  # of those bytes, once known (what names the trace for the clip cache)
     clips: dict = field(default_factory=dict)  # position -> finished clip path in `work`
+    cleanup: ExitStack = field(default_factory=ExitStack)  # removes `work`
     failure: str = ""
     details: str = ""
 
@@ -200,23 +201,26 @@ class ClipCache:
         """Keep a clip just rendered (its bytes, as scene_clip returned them)."""
 
 
-def run_batch(jobs, client, progress=None, cache=None):
+def run_batch(jobs, client, progress=None, cache=None, report=None):
     """Render every job of `jobs` (jobs.Job) on the Dask `client`; returns a BatchResult.
 
     `progress(n)` is called as n more scenes are settled (rendered, or skipped because their
-    job failed). `cache` (a ClipCache; None: none) is consulted before a scene is submitted
+    job failed); `report(run)` as each job ends, written or failed (JobRun.failure).
+    `cache` (a ClipCache; None: none) is consulted before a scene is submitted
     (start_scenes) and given every clip rendered.
     """
     from distributed import as_completed
 
     progress = progress or (lambda n: None)
+    report = report or (lambda run: None)
     runs = {job.line: JobRun(job) for job in jobs}
-    pending = {}  # future -> (job line, what it is: "trace", "digest", or a scene position)
+    pending = {}  # future -> (job line, what it is: "digest" or a scene position)
     with ExitStack() as stack:
         for run in runs.values():
             parent = os.path.dirname(os.path.abspath(run.job.out))
             sweep_stale_work(parent)
-            run.work = stack.enter_context(private_directory(parent))
+            run.work = run.cleanup.enter_context(private_directory(parent))
+            stack.callback(run.cleanup.close)  # on any way out; a job that ends closes its own at once
             run.trace = client.submit(trace_bytes, run.job.prompt, **run.job.model, layer=run.job.options["layer"],
                                       head=run.job.options["head"], pure=False, priority=1)
             pending[client.submit(digest, run.trace, pure=False, priority=2)] = (run.job.line, "digest")
@@ -230,6 +234,8 @@ def run_batch(jobs, client, progress=None, cache=None):
                 continue  # a sibling failed first; this one was cancelled or is moot
             if future.status != "finished":
                 fail_job(run, future, client, pending, progress)
+                run.cleanup.close()
+                report(run)
                 continue
             if what == "digest":
                 run.digest = future.result()
@@ -245,6 +251,8 @@ def run_batch(jobs, client, progress=None, cache=None):
             if run.finished:
                 finish_job(run)
                 run.trace.release()
+                run.cleanup.close()
+                report(run)
         return BatchResult(done=[(run.job, run.job.out) for run in runs.values() if not run.failure],
                            failed=[(run.job, run.failure, run.details) for run in runs.values() if run.failure])
 
@@ -319,7 +327,7 @@ def finish_job(run):
 
 class BatchProgress:
     """One bar for the whole batch (every scene of every job) on stderr when it is a terminal;
-    nothing when it is not (each finished job's line on stdout says enough)."""
+    nothing when it is not (each job's line as it ends says enough)."""
 
     def __init__(self, total, stream=None):
         from tqdm import tqdm
@@ -330,6 +338,24 @@ class BatchProgress:
 
     def __call__(self, n):
         self.bar.update(n)
+
+    def report(self, run):
+        """A job's line as it ends: the video it wrote on stdout, or why it failed on stderr
+        (after the worker's traceback, for a failure that is not bad input)."""
+        from renderer.video import video_info
+
+        if run.failure:
+            lines, stream = [run.details.rstrip()] if run.details else [], sys.stderr
+            lines.append(f"line {run.job.line}: failed: {run.failure}")
+        else:
+            info = video_info(run.job.out)
+            lines, stream = [f"line {run.job.line}: wrote {run.job.out} ({info.width}x{info.height}, "
+                             f"{info.duration:.1f} s of video)"], sys.stdout
+        for line in lines:
+            if self.bar.disable:
+                click.echo(line, err=stream is sys.stderr)
+            else:  # above the bar, which is drawn again below
+                self.bar.write(line, file=stream)
 
     def close(self):
         self.bar.close()
@@ -351,24 +377,15 @@ def render_batch(jobs, scheduler=None, workers=None):
     with interrupt_on_sigterm(), dask_client(scheduler, workers) as client:
         progress = BatchProgress(total)
         try:
-            result = run_batch(jobs, client, progress)
+            result = run_batch(jobs, client, progress, report=progress.report)
         finally:
             progress.close()
     return result
 
 
 def exit_status(result):
-    """Print what became of each job (videos on stdout, failures on stderr); 0 if all were
-    written, else 1 after a summary line."""
-    from renderer.video import video_info
-
-    for job, out in result.done:
-        info = video_info(out)
-        click.echo(f"line {job.line}: wrote {out} ({info.width}x{info.height}, {info.duration:.1f} s of video)")
-    for job, failure, details in result.failed:
-        if details:
-            click.echo(details.rstrip(), err=True)
-        click.echo(f"line {job.line}: failed: {failure}", err=True)
+    """0 if every job was written, else 1 after a summary line on stderr (each job's own line
+    came as it ended)."""
     if not result.failed:
         return 0
     lines = ", ".join(str(job.line) for job, _, _ in result.failed)
