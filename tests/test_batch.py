@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -100,8 +101,22 @@ def test_the_same_batch_on_a_scheduler_and_two_worker_processes(capsys, tmp_path
         f"{PROMPTS[0]},light,,videos/first.mp4\n"
         f"{PROMPTS[1]},,2,\n"
         f"{PROMPTS[2]},dark,1,videos/third.mp4\n", encoding="utf-8")
-    status, out, err = run_cli(capsys, "batch", "jobs.csv", *SMALL, "--scheduler", address, "--out-dir", "videos")
+    seen, watching = set(), threading.Event()
+
+    def watch_workers_tmp():  # the scenes are rendered in the workers' own temporary folders
+        while not watching.is_set():
+            seen.update(path.name.rsplit("-", 1)[0] for path in (workers_home / "tmp").iterdir())
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch_workers_tmp)
+    watcher.start()
+    try:
+        status, out, err = run_cli(capsys, "batch", "jobs.csv", *SMALL, "--scheduler", address, "--out-dir", "videos")
+    finally:
+        watching.set()
+        watcher.join()
     assert status == 0, err
+    assert "gpt2-explainer-scene" in seen, seen
     assert f"on the Dask scheduler at {address}" in err
     for line, name in ((2, "first"), (3, PROMPTS[1].lower()), (4, "third")):
         assert f"line {line}: wrote {os.path.join('videos', name + '.mp4')}" in out
