@@ -137,7 +137,7 @@ def check_key(path, line, name):
 def make_job(path, line, row, defaults, out_dir):
     settings = {**defaults, **row}
     try:
-        prompt = text_value("prompt", settings.get("prompt"))
+        prompt = text_value("prompt", settings.get("prompt") or "")
         if not prompt.strip():
             raise UserError("the prompt is empty")
         model = {
@@ -160,6 +160,8 @@ def make_job(path, line, row, defaults, out_dir):
         fps = optional(settings["fps"], lambda value: number("fps", value, float, low=0, high=MAX_FPS, low_open=True))
         out = settings.get("out")
         out = os.path.join(out_dir, slug(prompt) + ".mp4") if out in (None, "") else text_value("out", out)
+        if not out.lower().endswith(".mp4"):
+            raise UserError(f"out must name a .mp4 file, not {out}")
         out = output_path(out, prompt, ".mp4")  # ends in .mp4, can be written: checked before any work
         clips_dir = clips_directory(out)
     except UserError as error:
