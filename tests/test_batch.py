@@ -234,3 +234,15 @@ def test_the_clip_cache_hook_is_asked_before_each_scene_and_given_each_clip(tmp_
         cold, warm = (video_info(tmp_path / run / f"{prompt.lower()}.mp4") for run in ("cold", "warm"))
         assert cold == warm
         check_video(tmp_path / "warm" / f"{prompt.lower()}.mp4", 2)
+
+
+def test_batch_help_imports_no_heavy_library():
+    """`batch --help` is instant: Dask, PyYAML, torch and Manim load only when a batch runs."""
+    code = ("import sys, render\n"
+            "try: render.main(['batch', '--help'])\n"
+            "except SystemExit as e: assert e.code == 0, e.code\n"
+            "print(sorted(m for m in ('torch', 'manim', 'av', 'distributed', 'dask', 'yaml') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: render.py batch [OPTIONS] FILE" in result.stdout and "--scheduler ADDRESS" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
