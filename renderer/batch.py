@@ -47,7 +47,10 @@ class TaskFailed(Exception):
 
 # -- tasks: run inside a Dask worker process ---------------------------------------------
 
-_models = {}  # model name -> loaded model: a worker loads each model once, for every job that uses it
+_models = {}  # model name -> loaded model: a worker keeps the model it loaded for the next job
+# A worker started with more than one thread (`dask worker --nthreads 4`) would run tasks at
+# once in one process; Manim's config is global to it, so its renders take turns.
+_one_model, _one_render = threading.Lock(), threading.Lock()
 
 
 def trace_bytes(prompt, model, generate, temperature, top_k, top_p, seed, layer=None, head=None):
@@ -61,12 +64,13 @@ def trace_bytes(prompt, model, generate, temperature, top_k, top_p, seed, layer=
 
     sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
     try:
-        if model not in _models:
-            from tracer.models import load_model
+        with _one_model:
+            if model not in _models:
+                from tracer.models import load_model
 
-            _models.clear()  # one model held at a time: a worker may trace gpt2-xl next
-            _models[model] = load_model(model)
-        recorded = trace_prompt(_models[model], prompt, generate=generate, sampling=sampling)
+                _models.clear()  # one model held at a time: a worker may trace gpt2-xl next
+                _models[model] = load_model(model)
+            recorded = trace_prompt(_models[model], prompt, generate=generate, sampling=sampling)
         check_layer_head(recorded, layer, head)
         with tempfile.TemporaryDirectory(prefix="gpt2-explainer-trace-") as work:
             path = os.path.join(work, "trace.safetensors")
@@ -111,7 +115,8 @@ def scene_clip(trace, position, scene, options, quality, fps=None):
                 file.write(trace)
             scene_class = catalog.get(scene).load().bind(Trace.load(trace_path), SceneOptions(**options))
             clip = os.path.join(work, clip_name(position, scene))
-            render_clip(scene_class, clip, quality_preset(quality, fps), cues_out=cues_path(clip))
+            with _one_render:
+                render_clip(scene_class, clip, quality_preset(quality, fps), cues_out=cues_path(clip))
             with open(clip, "rb") as video, open(cues_path(clip), "rb") as cues:
                 return video.read(), cues.read()
     except Exception as error:
