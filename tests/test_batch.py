@@ -129,16 +129,19 @@ def test_the_same_batch_on_a_scheduler_and_two_worker_processes(capsys, tmp_path
 
 def test_a_failing_job_is_reported_by_its_line_and_the_others_finish(capsys, tmp_path, scheduler):
     address, _ = scheduler
-    jobs = tmp_path / "jobs.txt"
-    jobs.write_text(f"{PROMPTS[0]}\nABD\n{PROMPTS[1]}\n", encoding="utf-8")  # D: not a letter nano-sort knows
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(f"prompt,layer,out\n{PROMPTS[0]},,\nABD,,\n{PROMPTS[1]},,\n{PROMPTS[0]},7,{tmp_path / 'deep.mp4'}\n",
+                    encoding="utf-8")  # D: not a letter nano-sort knows; it has 3 layers
     status, out, err = run_cli(capsys, "batch", str(jobs), *SMALL, "--scheduler", address, "--out-dir", str(tmp_path))
     assert status == 1
-    assert "line 2: failed: this model knows only the letters A, B, C" in err
-    assert "error: 1 of 3 jobs failed (line 2); the others were written" in err.splitlines()[-1]
+    assert "line 3: failed: this model knows only the letters A, B, C" in err
+    assert "line 5: failed: layer 7 is out of range: nano-sort has 3 layers, numbered 0 to 2" in err
+    assert err.splitlines()[-1] == "error: 2 of 4 jobs failed (lines 3, 5); the others were written"
     assert "Traceback" not in err  # bad input, not a bug
     for prompt in (PROMPTS[0], PROMPTS[1]):
         check_video(tmp_path / f"{prompt.lower()}.mp4", 2)
-    assert not (tmp_path / "abd.mp4").exists() and not (tmp_path / "abd").exists()
+    for failed in ("abd", "deep"):
+        assert not (tmp_path / f"{failed}.mp4").exists() and not (tmp_path / failed).exists()
     assert not list(tmp_path.glob(".render-*"))
 
 
