@@ -52,7 +52,7 @@ def read_jobs(path, defaults, out_dir="."):
     (a dict with every key of JOB_OPTIONS but prompt and out). Raises UserError, with the line
     number, for anything wrong in the file; no file is written."""
     try:
-        with open(path, encoding="utf-8", newline="") as file:
+        with open(path, encoding="utf-8-sig", newline="") as file:  # -sig: the BOM a spreadsheet writes
             text = file.read()
     except FileNotFoundError:
         raise UserError(f"job file not found: {path}") from None

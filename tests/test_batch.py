@@ -193,6 +193,9 @@ def test_each_job_takes_its_line_and_the_defaults(tmp_path):
     assert (second.line, second.scenes, second.model["top_p"], second.options["language"],
             second.options["on_screen_captions"]) == (3, ("title",), 0.5, "ja", False)
     assert second.out == os.path.join(str(tmp_path), "abcabc.mp4")
+    (tmp_path / "jobs.csv").write_text("\ufeffprompt,seed\nCBABBC,-1\n", encoding="utf-8")  # a spreadsheet's BOM
+    (only,) = read_jobs(str(tmp_path / "jobs.csv"), defaults, str(tmp_path))
+    assert (only.line, only.prompt, only.model["seed"]) == (2, "CBABBC", -1)
     with pytest.raises(UserError, match="line 3: top_p must be at most 1"):
         (tmp_path / "jobs.yaml").write_text("- CBABBC\n\n- prompt: ABCABC\n  top_p: 2\n", encoding="utf-8")
         read_jobs(str(tmp_path / "jobs.yaml"), defaults, str(tmp_path))
