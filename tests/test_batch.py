@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DASK = Path(sys.executable).parent / "dask"
 SMALL = ("--model", "nano-sort", "--generate", "1", "--quality", "low", "--scenes", "title,tokens")
 PROMPTS = ("CBABBC", "ABCABC", "CCBBAA")
+# What the command line gives read_jobs (as `batch` with SMALL would)
+DEFAULTS = {"model": "nano-sort", "generate": 1, "temperature": 0.8, "top_k": 40, "top_p": 0.95, "seed": 0,
+            "lang": "en", "theme": "dark", "on_screen_captions": True, "layer": None, "head": None,
+            "scenes": ["title", "tokens"], "quality": "low", "fps": None, "captions": True}
 
 
 def check_video(path, n_scenes):
@@ -184,9 +188,7 @@ def test_each_job_takes_its_line_and_the_defaults(tmp_path):
     (tmp_path / "jobs.yaml").write_text(
         "# two jobs\n- CBABBC\n- prompt: ABCABC\n  top-p: 0.5\n  scenes: title\n  lang: ja\n  on_screen_captions: no\n",
         encoding="utf-8")
-    defaults = {"model": "nano-sort", "generate": 1, "temperature": 0.8, "top_k": 40, "top_p": 0.95, "seed": 0,
-                "lang": "en", "theme": "dark", "on_screen_captions": True, "layer": None, "head": None,
-                "scenes": ["title", "tokens"], "quality": "low", "fps": None, "captions": True}
+    defaults = DEFAULTS
     first, second = read_jobs(str(tmp_path / "jobs.yaml"), defaults, str(tmp_path))
     assert (first.line, first.scenes, first.model["top_p"], first.options["language"]) == \
            (2, ("title", "tokens"), 0.95, "en")
@@ -224,9 +226,7 @@ def test_the_clip_cache_hook_is_asked_before_each_scene_and_given_each_clip(tmp_
             self.clips[self.key(trace_digest, job, scene)] = (clip, cues)
 
     (tmp_path / "jobs.txt").write_text("\n".join(PROMPTS[:2]) + "\n", encoding="utf-8")
-    defaults = {"model": "nano-sort", "generate": 1, "temperature": 0.8, "top_k": 40, "top_p": 0.95, "seed": 0,
-                "lang": "en", "theme": "dark", "on_screen_captions": True, "layer": None, "head": None,
-                "scenes": ["title", "tokens"], "quality": "low", "fps": None, "captions": True}
+    defaults = DEFAULTS
     cache, settled = MemoryCache(), []
     for run in ("cold", "warm"):
         (tmp_path / run).mkdir()
@@ -252,3 +252,24 @@ def test_batch_help_imports_no_heavy_library():
     assert result.returncode == 0, result.stderr
     assert "Usage: render.py batch [OPTIONS] FILE" in result.stdout and "--scheduler ADDRESS" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_scene_that_raises_fails_its_job_with_the_workers_traceback(tmp_path):
+    """Not bad input but a bug in a scene: the job fails with the scene's name and the worker's
+    traceback (a job file cannot name a missing scene, so the job is built past its checks)."""
+    from dataclasses import replace
+
+    from distributed import Client, LocalCluster
+
+    from renderer.batch import run_batch
+
+    (tmp_path / "jobs.txt").write_text("CBABBC\n", encoding="utf-8")
+    defaults = {**DEFAULTS, "generate": 0, "scenes": ["title"]}
+    (job,) = read_jobs(str(tmp_path / "jobs.txt"), defaults, str(tmp_path))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        result = run_batch([replace(job, scenes=("no-such-scene",))], client)
+    ((failed, message, details),) = result.failed
+    assert failed.line == 1 and message.startswith("the scene 'no-such-scene' failed: ")
+    assert "Traceback" in details and "catalog" in details
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.txt"]  # no video, no work folder
