@@ -45,9 +45,12 @@ def dask_client(scheduler=None, workers=1, connect_timeout=10, wait_seconds=60):
 
     if scheduler is None:
         # silence_logs: a failed task is reported here, with its job's line; the worker's own log
-        # of it would be a second, raw copy with a traceback even for bad input.
+        # of it would be a second, raw copy with a traceback even for bad input. No dashboard, and
+        # the scheduler's HTTP server (which it starts anyway) on a free local port: on its default,
+        # 8787, a second batch running at once would print a warning that the port is taken.
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
-                          dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+                          dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                          silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
             yield client
         return
     try:
