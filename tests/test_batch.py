@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,11 @@ def test_three_jobs_on_the_embedded_cluster(capsys, tmp_path):
         with contextlib.suppress(OSError):  # already taken: just as well
             dashboard_port.bind(("", 8787))
             dashboard_port.listen()
-        status, out, err = run_cli(capsys, "batch", str(jobs), *SMALL, "--workers", "2", "--out-dir", str(tmp_path))
+        with warnings.catch_warnings(record=True) as caught:  # (in-process, a warning would not reach stderr)
+            warnings.simplefilter("always")
+            status, out, err = run_cli(capsys, "batch", str(jobs), *SMALL, "--workers", "2", "--out-dir", str(tmp_path))
     assert status == 0, err
+    assert not [str(warning.message) for warning in caught if "already in use" in str(warning.message)]
     # Off a terminal: one line on stderr, no bar, nothing of Dask's (no warning that 8787 is taken)
     assert err.splitlines() == ["Rendering 3 videos (6 scenes) on an embedded Dask cluster of 2 worker processes"]
     for line, prompt in zip((2, 4, 6), PROMPTS):  # the job file's own line numbers
