@@ -145,8 +145,9 @@ def test_the_same_batch_on_a_scheduler_and_two_worker_processes(capsys, tmp_path
 def test_a_failing_job_is_reported_by_its_line_and_the_others_finish(capsys, tmp_path, scheduler):
     address, _ = scheduler
     jobs = tmp_path / "jobs.csv"
-    jobs.write_text(f"prompt,layer,out\n{PROMPTS[0]},,\nABD,,\n{PROMPTS[1]},,\n{PROMPTS[0]},7,{tmp_path / 'deep.mp4'}\n",
-                    encoding="utf-8")  # D: not a letter nano-sort knows; it has 3 layers
+    # D: not a letter nano-sort knows; and it has 3 layers
+    jobs.write_text(f"prompt,layer,out\n{PROMPTS[0]},,\nABD,,\n{PROMPTS[1]},,\n"
+                    f"{PROMPTS[0]},7,{tmp_path / 'deep.mp4'}\n", encoding="utf-8")
     status, out, err = run_cli(capsys, "batch", str(jobs), *SMALL, "--scheduler", address, "--out-dir", str(tmp_path))
     assert status == 1
     assert "line 3: failed: this model knows only the letters A, B, C" in err
