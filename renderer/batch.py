@@ -137,7 +137,7 @@ def run_batch(jobs, client, progress=None, cache=None, report=None):
             line, what = pending.pop(future)
             run = runs[line]
             if run.failure:
-                continue  # a sibling failed first; this one was cancelled or is moot
+                continue  # (fail_job takes its job's futures out of pending: defensive)
             if future.status != "finished":
                 fail_job(run, future, client, pending, progress)
                 run.cleanup.close()
@@ -153,7 +153,7 @@ def run_batch(jobs, client, progress=None, cache=None, report=None):
                 if cache is not None:
                     cache.put(run.digest, run.job, run.job.scenes[what - 1], clip, cues)
                 progress(1)
-            future.release()  # the clip's bytes leave the worker's memory
+            future.release()  # its result (a clip's bytes) leaves the worker's memory
             if run.finished:
                 finish_job(run)
                 run.trace.release()
