@@ -211,6 +211,7 @@ def cli():
       render.py video --model nano-sort --prompt CBABBC --generate 6 --quality low
       render.py video --trace sort.safetensors --scenes title,tokens
       render.py still --scene embeddings --prompt "The cat sat on the" --out emb.png
+      render.py batch prompts.txt --model nano-sort --generate 6 --quality low
       render.py scenes
     """
 
@@ -411,6 +412,57 @@ def still(ctx, info, quality, **shared):
     preset = quality_preset(quality)
     render_last_frame(recorded, info, scene_options(ctx.params), preset, out)
     click.echo(f"Wrote {out} ({preset.width}x{preset.height})")
+
+
+@cli.command(short_help="Render many videos, one per line of a job file, on a Dask cluster.")
+@click.argument("job_file", type=click.Path(dir_okay=False), metavar="FILE")
+@model_options
+@click.option("--scenes", "scene_list", type=SceneList(), default=None, metavar="a,b,...",
+              help="The scenes of every video, unless a job names its own. [default: all]")
+@click.option("--quality", type=click.Choice(list(QUALITIES)), default="high", show_default=True,
+              help="low 854x480 15 fps, medium 1280x720 30 fps, high 1920x1080 30 fps, 4k 3840x2160 30 fps.")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=MAX_FPS), default=None, metavar="F",
+              help="Frames per second. [default: the quality's]")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
+@click.option("--on-screen-captions/--no-on-screen-captions", default=True, show_default=True)
+@click.option("--layer", type=click.IntRange(min=0), default=None, metavar="L")
+@click.option("--head", type=click.IntRange(min=0), default=None, metavar="H")
+@click.option("--captions/--no-captions", default=True, show_default=True,
+              help="Write FILE.srt and FILE.vtt beside each video (and each clip).")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=".", show_default=True, metavar="DIR",
+              help="Where a job without its own `out` writes <prompt>.mp4 (and <prompt>/clips/).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes of the embedded Dask cluster. [default: one per CPU core]")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Use the running Dask cluster at ADDRESS (tcp://host:8786) instead of an embedded one.")
+def batch(job_file, scene_list, out_dir, workers, scheduler, **defaults):
+    """Render one video per job of FILE, every scene a task on Dask distributed.
+
+    FILE is plain text (one prompt per line; blank lines and # comments skipped),
+    CSV with a header row, or YAML (a list of mappings), whose columns or keys
+    override these options per job: prompt, model, generate, temperature, top_k,
+    top_p, seed, lang, theme, on_screen_captions, layer, head, scenes, quality,
+    fps, captions, out. The whole file is checked before anything starts. A job
+    that fails is reported with its line number and the others finish; the exit
+    status is 1 if any failed.
+    """
+    from renderer.batch import exit_status, render_batch
+    from renderer.jobs import read_jobs
+    from renderer.preflight import check_can_render
+    from scenes import catalog
+
+    if scheduler is not None and workers is not None:
+        raise UserError("--workers sizes the embedded cluster; with --scheduler the cluster has its own workers")
+    if not os.path.isdir(out_dir):
+        raise UserError(f"--out-dir {out_dir} is not a directory")
+    defaults["lang"] = defaults.pop("language")
+    defaults["scenes"] = [info.name for info in scene_list or catalog.CATALOG]
+    jobs = read_jobs(job_file, defaults, out_dir)
+    for language in dict.fromkeys(job.options["language"] for job in jobs):
+        check_can_render([catalog.get(name) for job in jobs for name in job.scenes], language)
+    ctx = click.get_current_context()
+    ctx.exit(exit_status(render_batch(jobs, scheduler, workers)))
 
 
 # -- entry point ----------------------------------------------------------------------

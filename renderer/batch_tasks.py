@@ -1,0 +1,114 @@
+"""The tasks of `render.py batch`, run inside Dask worker processes (see batch.py).
+
+Each takes and returns plain values and bytes, never a path of the client's: a trace task
+returns the Trace as the bytes of its .safetensors file, a scene task takes those bytes and
+returns the clip and its caption cues as bytes. What a task writes stays in a temporary
+folder of its worker, removed before it returns. Imported by the client too (it submits
+these functions by name), so torch and Manim are imported inside the tasks only.
+"""
+
+import hashlib
+import os
+import tempfile
+import threading
+import traceback
+
+from renderer.captions import cues_path
+from renderer.files import clip_name
+from tracer.errors import UserError, first_line
+
+
+class TaskFailed(Exception):
+    """A task that raised something other than bad input: its message and the worker's traceback.
+    (Plain strings, so it pickles back to the client whatever the original exception was.)"""
+
+    def __init__(self, message, details=""):
+        super().__init__(message, details)
+        self.message, self.details = message, details
+
+    def __str__(self):
+        return self.message
+
+
+_models = {}  # model name -> loaded model: a worker keeps the model it loaded for the next job
+# A worker started with more than one thread (`dask worker --nthreads 4`) would run tasks at
+# once in one process; Manim's config is global to it, so its renders take turns.
+_one_model, _one_render = threading.Lock(), threading.Lock()
+
+
+def trace_bytes(prompt, model, generate, temperature, top_k, top_p, seed, layer=None, head=None):
+    """Run `model` on `prompt` and return the Trace as the bytes of its .safetensors file.
+
+    Bad input (a prompt the tokenizer refuses, a --layer beyond the model) raises UserError,
+    which reaches the client as it is.
+    """
+    from tracer.record import trace_prompt
+    from tracer.sampling import Sampling
+
+    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+    try:
+        with _one_model:
+            if model not in _models:
+                from tracer.models import load_model
+
+                _models.clear()  # one model held at a time: a worker may trace gpt2-xl next
+                _models[model] = load_model(model)
+            recorded = trace_prompt(_models[model], prompt, generate=generate, sampling=sampling)
+        check_layer_head(recorded, layer, head)
+        with tempfile.TemporaryDirectory(prefix="gpt2-explainer-trace-") as work:
+            path = os.path.join(work, "trace.safetensors")
+            recorded.save(path)
+            with open(path, "rb") as file:
+                return file.read()
+    except UserError:
+        raise
+    except Exception as error:
+        raise TaskFailed(f"tracing failed: {first_line(error)}", traceback.format_exc()) from None
+
+
+def check_layer_head(recorded, layer, head):
+    """--layer and --head within the model (their upper bounds are known only once it is loaded)."""
+    for name, value, count, what in (("layer", layer, recorded.n_layers, "layers"),
+                                     ("head", head, recorded.n_heads, "heads")):
+        if value is not None and value >= count:
+            raise UserError(f"{name} {value} is out of range: {recorded.model} has {count} {what}, "
+                            f"numbered 0 to {count - 1}")
+
+
+def digest(data):
+    """What names a trace's content (for the clip cache): small, so the client fetches it, not the trace."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def scene_clip(trace, position, scene, options, quality, fps=None):
+    """Render one scene of the trace whose .safetensors bytes are `trace`; returns
+    (the MP4 clip's bytes, its caption cues as JSON bytes). Everything is written in a
+    private temporary directory of this worker, removed on the way out."""
+    from renderer.manim_run import render_clip
+    from renderer.presets import quality_preset
+    from scenes import catalog
+    from scenes.base import SceneOptions
+    from tracer.trace import Trace
+
+    quiet_tqdm_lock()
+    try:
+        with tempfile.TemporaryDirectory(prefix="gpt2-explainer-scene-") as work:
+            trace_path = os.path.join(work, "trace.safetensors")
+            with open(trace_path, "wb") as file:
+                file.write(trace)
+            scene_class = catalog.get(scene).load().bind(Trace.load(trace_path), SceneOptions(**options))
+            clip = os.path.join(work, clip_name(position, scene))
+            with _one_render:
+                render_clip(scene_class, clip, quality_preset(quality, fps), cues_out=cues_path(clip))
+            with open(clip, "rb") as video, open(cues_path(clip), "rb") as cues:
+                return video.read(), cues.read()
+    except Exception as error:
+        raise TaskFailed(f"the scene {scene!r} failed: {first_line(error)}", traceback.format_exc()) from None
+
+
+def quiet_tqdm_lock():
+    """Manim makes a (hidden) tqdm bar per animation, and tqdm's default lock is a multiprocessing
+    semaphore, which a worker killed while holding it leaks (see workers.py). A thread lock will do."""
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
