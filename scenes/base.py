@@ -66,6 +66,12 @@ class TraceScene(CheapShowing, Scene):
         self.caption = None
         self.caption_cues = []  # (time it appears, text) of every caption line: the caption files' cues
 
+    def tear_down(self):
+        """Done drawing: drop what this scene read from a trace file (a worker renders its next
+        scene with the same Trace, and that scene reads its own tensors)."""
+        self.trace.forget()
+        super().tear_down()
+
     # -- time: every run_time and wait scales with the pace ------------------------------
 
     def play(self, *animations, run_time=None, **kwargs):

@@ -6,6 +6,10 @@ steps), so the derivations live in one place and the tests can recompute them on
 
 - `LayerView` / `HeadView`: one layer's (one head's) arrays on the prompt's tokens, each
   read once on first use, like TransformerLens's `cache["pattern", 0]`.
+
+A Trace loaded from a file reads a tensor on its first use (tracer.trace.TensorFile), so what
+is read here is what a scene costs in memory: a view reads only the tensors it shows, and
+where it keeps a copy (or needs one value of a big tensor) it asks the Trace not to keep it.
 - `Prediction`: the candidates for the next token, from a step record or the logits.
 - `choose_head`: the stated rule that picks the head the deep dive follows; `head_behaviour`:
   what that head does, in words a teacher can say.
@@ -57,11 +61,12 @@ class LayerView:
         self.d_head = trace.d_head
         self.eps = float(trace.config.get("layer_norm_epsilon", 1e-5))
 
+    # Each property keeps its own float64 copy, so the Trace need not keep the tensor (keep=False).
     def _rows(self, key):
-        return np.asarray(self.trace.block(self.layer, key)[: self.n], dtype=np.float64)
+        return np.asarray(self.trace.block(self.layer, key, keep=False)[: self.n], dtype=np.float64)
 
     def _squares(self, key):
-        return np.asarray(self.trace.block(self.layer, key)[:, : self.n, : self.n], dtype=np.float64)
+        return np.asarray(self.trace.block(self.layer, key, keep=False)[:, : self.n, : self.n], dtype=np.float64)
 
     @cached_property
     def resid_pre(self):
@@ -233,7 +238,7 @@ def choose_head(trace, layer=None, head=None):
     layers = range(trace.n_layers) if layer is None else [layer]
     candidates = []  # (resting, relative entropy, layer, head)
     for l in layers:
-        pattern = trace.block(l, "attn.hook_pattern")
+        pattern = trace.block(l, "attn.hook_pattern", keep=False)  # (H, T, T)  one layer at a time, not kept
         resting = first_token_share(pattern) > RESTING_SHARE
         for h, score in enumerate(relative_entropies(pattern)):
             if head is None or h == head:
@@ -286,7 +291,7 @@ class Prediction:
 
     def __init__(self, trace, position, step=None, k=10):
         self.position = position
-        logits = trace["logits"][position] if position < trace.n_traced else None  # (vocab,)
+        logits = trace.row("logits", position) if position < trace.n_traced else None  # (vocab,)
         if step is not None:
             self.candidates = [self._entry(c["id"], readable_piece(c["bytes"]), c["logit"], c["prob"])
                                for c in step["candidates"][:k]]
