@@ -87,14 +87,14 @@ def descendants(pid):
 
 
 def role(pid):
-    """What a process under render.py is, from its command line: a scene worker, or a helper
-    of multiprocessing's (its resource tracker)."""
+    """What a process under render.py is, from its command line: a scene worker (multiprocessing's
+    spawn), or a helper (multiprocessing's resource tracker, a process not yet started)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
             words = cmdline.read().decode(errors="replace")
     except OSError:
         return "gone"
-    return "helper" if "resource_tracker" in words else "worker"
+    return "worker" if "spawn_main" in words else "helper"
 
 
 def run_measured(args, poll_seconds=0.05):
