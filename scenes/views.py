@@ -68,6 +68,15 @@ class LayerView:
     def _squares(self, key):
         return np.asarray(self.trace.block(self.layer, key, keep=False)[:, : self.n, : self.n], dtype=np.float64)
 
+    def head_square(self, key, head):
+        """One head's (T, T) of a (H, T, T) tensor: from every head's copy when a scene already
+        made it (`patterns`, `scores`), else only this head's is copied (a head scene need not
+        hold the other heads': at 1024 tokens 8 MB a head, 100 MB a layer)."""
+        every_head = {"attn.hook_pattern": "patterns", "attn.hook_attn_scores": "scores"}[key]
+        if every_head in self.__dict__:  # cached_property keeps its value in the instance's dict
+            return self.__dict__[every_head][head]
+        return np.asarray(self.trace.block(self.layer, key, keep=False)[head, : self.n, : self.n], dtype=np.float64)
+
     @cached_property
     def resid_pre(self):
         return self._rows("hook_resid_pre")  # (T, d)  what the layer reads
@@ -174,11 +183,11 @@ class HeadView:
 
     @cached_property
     def pattern(self):
-        return self.layer_view.patterns[self.head]  # (T, T)  rows sum to 1
+        return self.layer_view.head_square("attn.hook_pattern", self.head)  # (T, T)  rows sum to 1
 
     @cached_property
     def scores(self):
-        return self.layer_view.scores[self.head]  # (T, T)  q.k / sqrt(dh), future -inf
+        return self.layer_view.head_square("attn.hook_attn_scores", self.head)  # (T, T)  q.k / sqrt(dh), future -inf
 
     @cached_property
     def dots(self):

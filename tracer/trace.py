@@ -324,8 +324,10 @@ class Trace:
     def save(self, path):
         """Write one .safetensors file; atomic, so a crash never leaves half a file at `path`."""
         # safetensors writes each array's raw buffer: a non-contiguous view would be scrambled.
-        tensors = {name: np.ascontiguousarray(array, dtype=np.int64 if name in INTEGER_KEYS else np.float32)
-                   for name, array in self.activations.items()}
+        # A loaded Trace's tensors are read for this and not kept after (keep=False).
+        tensors = {name: np.ascontiguousarray(self.tensor(name, keep=False),
+                                              dtype=np.int64 if name in INTEGER_KEYS else np.float32)
+                   for name in self.activations}
         metadata = {"trace": json.dumps(self.metadata(), ensure_ascii=False, allow_nan=False)}  # JSON has no NaN/inf
         temporary = partial_file(os.path.dirname(os.path.abspath(path)))
         ordinary = os.stat(temporary).st_mode  # as created: 0666 less the umask
