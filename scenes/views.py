@@ -6,10 +6,6 @@ steps), so the derivations live in one place and the tests can recompute them on
 
 - `LayerView` / `HeadView`: one layer's (one head's) arrays on the prompt's tokens, each
   read once on first use, like TransformerLens's `cache["pattern", 0]`.
-
-A Trace loaded from a file reads a tensor on its first use (tracer.trace.TensorFile), so what
-is read here is what a scene costs in memory: a view reads only the tensors it shows, and
-where it keeps a copy (or needs one value of a big tensor) it asks the Trace not to keep it.
 - `Prediction`: the candidates for the next token, from a step record or the logits.
 - `choose_head`: the stated rule that picks the head the deep dive follows; `head_behaviour`:
   what that head does, in words a teacher can say.
@@ -18,6 +14,10 @@ where it keeps a copy (or needs one value of a big tensor) it asks the Trace not
 
 The views of the read-out at the end (the stack and logit lens, the unembedding, the
 draw) are in scenes/readouts.py.
+
+A Trace loaded from a file reads a tensor on its first use (tracer.trace.TensorFile), so what
+is read here is what a scene costs in memory: a view reads only the tensors it shows, and
+where it keeps a copy (or needs one value of a big tensor) it asks the Trace not to keep it.
 """
 
 import math
