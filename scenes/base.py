@@ -66,6 +66,12 @@ class TraceScene(CheapShowing, Scene):
         self.caption = None
         self.caption_cues = []  # (time it appears, text) of every caption line: the caption files' cues
 
+    def tear_down(self):
+        """Done drawing: drop what this scene read from a trace file (a worker renders its next
+        scene with the same Trace, and that scene reads its own tensors)."""
+        self.trace.forget()
+        super().tear_down()
+
     # -- time: every run_time and wait scales with the pace ------------------------------
 
     def play(self, *animations, run_time=None, **kwargs):
@@ -300,7 +306,8 @@ class LayerScene(TraceScene):
         """Which layer and head the deep dive follows, why (the rule, or the user's choice),
         and what the head does: under the heading of the deep dive's first scenes."""
         key = "attention.why_rule" if self.choice.by_rule else "attention.why_user"
-        word, share = head_behaviour(self.layer_view.patterns[self.head], self.trace.token_ids[: self.n_tokens])
+        word, share = head_behaviour(self.layer_view.head_square("attn.hook_pattern", self.head),
+                                     self.trace.token_ids[: self.n_tokens])
         does = self.say(f"head.{word}", percent=f"{round(100 * share)}%")
         line = self.words(key, size=22, color=self.theme.muted, layer=self.layer, head=self.head, does=does)
         fit_within(line, width=self.content_width)

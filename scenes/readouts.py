@@ -22,8 +22,8 @@ class Stack:
         self.trace, self.position = trace, position
         self.n_layers = trace.n_layers
 
-        def norm(key, layer):
-            return float(np.linalg.norm(np.asarray(trace.block(layer, key)[position], np.float64)))
+        def norm(key, layer):  # one number from one row: only the row is read
+            return float(np.linalg.norm(np.asarray(trace.row(f"blocks.{layer}.{key}", position), np.float64)))
 
         layers = range(self.n_layers)
         self.attn = [norm("hook_attn_out", l) for l in layers]
@@ -53,11 +53,12 @@ class Unembedding:
         self.position, self.token_id = position, token_id
         ids = trace["unembed.token_ids"].tolist()
         self.column_index = ids.index(token_id)  # row of unembed.columns
-        self.before = np.asarray(trace.block(trace.n_layers - 1, "hook_resid_post")[position], np.float64)  # (d,)
-        self.x = np.asarray(trace["ln_final.hook_normalized"][position], np.float64)  # (d,)
+        last_layer = trace.n_layers - 1  # one row of each (T, d) tensor: only the row is read
+        self.before = np.asarray(trace.row(f"blocks.{last_layer}.hook_resid_post", position), np.float64)  # (d,)
+        self.x = np.asarray(trace.row("ln_final.hook_normalized", position), np.float64)  # (d,)
         self.column = np.asarray(trace["unembed.columns"][self.column_index], np.float64)  # (d,)
         self.products = self.x * self.column  # (d,)
-        self.logit = float(trace["logits"][position, token_id])
+        self.logit = float(trace.row("logits", position)[token_id])
         self.tied = bool(trace.config.get("tie_word_embeddings", False))
 
 
@@ -95,7 +96,7 @@ class Sampling:
     def __init__(self, trace, n=8):
         self.step = trace.steps[0] if trace.steps else None
         self.position = trace.n_prompt_tokens - 1
-        self.logits = np.asarray(trace["logits"][self.position], np.float64)  # (vocab,)
+        self.logits = np.asarray(trace.row("logits", self.position), np.float64)  # (vocab,)  one row read
         self.probs = softmax(self.logits)
         self.order = np.argsort(-self.logits, kind="stable")  # falling probability, at every temperature
         self.settings = self.step["sampling"] if self.step else None

@@ -14,6 +14,10 @@ steps), so the derivations live in one place and the tests can recompute them on
 
 The views of the read-out at the end (the stack and logit lens, the unembedding, the
 draw) are in scenes/readouts.py.
+
+A Trace loaded from a file reads a tensor on its first use (tracer.trace.TensorFile), so what
+is read here is what a scene costs in memory: a view reads only the tensors it shows, and
+where it keeps a copy (or needs one value of a big tensor) it asks the Trace not to keep it.
 """
 
 import math
@@ -57,11 +61,21 @@ class LayerView:
         self.d_head = trace.d_head
         self.eps = float(trace.config.get("layer_norm_epsilon", 1e-5))
 
+    # Each property keeps its own float64 copy, so the Trace need not keep the tensor (keep=False).
     def _rows(self, key):
-        return np.asarray(self.trace.block(self.layer, key)[: self.n], dtype=np.float64)
+        return np.asarray(self.trace.block(self.layer, key, keep=False)[: self.n], dtype=np.float64)
 
     def _squares(self, key):
-        return np.asarray(self.trace.block(self.layer, key)[:, : self.n, : self.n], dtype=np.float64)
+        return np.asarray(self.trace.block(self.layer, key, keep=False)[:, : self.n, : self.n], dtype=np.float64)
+
+    def head_square(self, key, head):
+        """One head's (T, T) of a (H, T, T) tensor: from every head's copy when a scene already
+        made it (`patterns`, `scores`), else only this head's is copied (a head scene need not
+        hold the other heads': at 1024 tokens 8 MB a head, 100 MB a layer)."""
+        every_head = {"attn.hook_pattern": "patterns", "attn.hook_attn_scores": "scores"}[key]
+        if every_head in self.__dict__:  # cached_property keeps its value in the instance's dict
+            return self.__dict__[every_head][head]
+        return np.asarray(self.trace.block(self.layer, key, keep=False)[head, : self.n, : self.n], dtype=np.float64)
 
     @cached_property
     def resid_pre(self):
@@ -169,11 +183,11 @@ class HeadView:
 
     @cached_property
     def pattern(self):
-        return self.layer_view.patterns[self.head]  # (T, T)  rows sum to 1
+        return self.layer_view.head_square("attn.hook_pattern", self.head)  # (T, T)  rows sum to 1
 
     @cached_property
     def scores(self):
-        return self.layer_view.scores[self.head]  # (T, T)  q.k / sqrt(dh), future -inf
+        return self.layer_view.head_square("attn.hook_attn_scores", self.head)  # (T, T)  q.k / sqrt(dh), future -inf
 
     @cached_property
     def dots(self):
@@ -213,14 +227,20 @@ class HeadChoice:
 
 
 def relative_entropies(pattern):
-    """Mean over rows of entropy / log(row length) for each head of a (H, T, T) pattern -> (H,)."""
+    """Mean over rows of entropy / log(row length) for each head of a (H, T, T) pattern -> (H,).
+    One head at a time: in float64 a 512-token layer's heads at once would be 25 MB an array."""
     n_tokens = pattern.shape[-1]
     if n_tokens < 2:
         return np.ones(pattern.shape[0])  # one token: every head attends to itself alone
-    p = pattern[:, 1:, :].astype(np.float64)  # row 0 can only look at itself: no information
-    entropy = -np.sum(p * np.log(np.where(p > 0, p, 1.0)), axis=-1)  # (H, T-1)
     uniform = np.log(np.arange(2, n_tokens + 1))  # row i can spread over i + 1 tokens
-    return (entropy / uniform).mean(axis=-1)
+    return np.array([(row_entropies(head) / uniform).mean() for head in pattern])
+
+
+def row_entropies(head_pattern):
+    """The entropy of rows 1.. of one head's (T, T) pattern -> (T-1,) (row 0 can only look at
+    itself: no information)."""
+    p = head_pattern[1:, :].astype(np.float64)
+    return -np.sum(p * np.log(np.where(p > 0, p, 1.0)), axis=-1)
 
 
 def first_token_share(pattern):
@@ -233,7 +253,7 @@ def choose_head(trace, layer=None, head=None):
     layers = range(trace.n_layers) if layer is None else [layer]
     candidates = []  # (resting, relative entropy, layer, head)
     for l in layers:
-        pattern = trace.block(l, "attn.hook_pattern")
+        pattern = trace.block(l, "attn.hook_pattern", keep=False)  # (H, T, T)  one layer at a time, not kept
         resting = first_token_share(pattern) > RESTING_SHARE
         for h, score in enumerate(relative_entropies(pattern)):
             if head is None or h == head:
@@ -286,7 +306,7 @@ class Prediction:
 
     def __init__(self, trace, position, step=None, k=10):
         self.position = position
-        logits = trace["logits"][position] if position < trace.n_traced else None  # (vocab,)
+        logits = trace.row("logits", position) if position < trace.n_traced else None  # (vocab,)
         if step is not None:
             self.candidates = [self._entry(c["id"], readable_piece(c["bytes"]), c["logit"], c["prob"])
                                for c in step["candidates"][:k]]

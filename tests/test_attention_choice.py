@@ -10,7 +10,7 @@ class FakeTrace:
         self.patterns = patterns
         self.n_layers = len(patterns)
 
-    def block(self, layer, key):
+    def block(self, layer, key, keep=True):  # as tracer.trace.Trace.block: keep=False reads without keeping
         assert key == "attn.hook_pattern"
         return self.patterns[layer]
 

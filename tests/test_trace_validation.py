@@ -96,19 +96,31 @@ DAMAGES = {
                        "logits is float64 (5, 256), not float32 (5, 256)"),
     "a missing tensor": (lambda meta, tensors: tensors.pop("blocks.1.mlp.hook_post"), None,
                          "missing 1 activations, e.g. blocks.1.mlp.hook_post"),
-    "NaN in an activation": (lambda meta, tensors: tensors["blocks.0.hook_resid_mid"].__setitem__((1, 7), np.nan),
-                             None, "blocks.0.hook_resid_mid holds nan at (1, 7)"),
-    "+inf in the scores' future": (scores_with(np.inf, 1, 3), None, "blocks.1.attn.hook_attn_scores holds inf at (2, 1, 3)"),
-    "NaN in the scores' past": (scores_with(np.nan, 3, 1), None, "blocks.1.attn.hook_attn_scores holds nan at (2, 3, 1)"),
-    "-inf on the diagonal": (scores_with(-np.inf, 2, 2), None, "hook_attn_scores holds -inf at (2, 2, 2)"),
     "wrong logit-lens dtype": (assign(lambda meta, tensors: tensors, "logit_lens.token_ids",
                                       np.zeros((3, 5, 10), dtype=np.float32)), None,
                                "logit_lens.token_ids is float32 (3, 5, 10), not int64 (3, 5, 10)"),
-    "a logit-lens ID past the vocabulary": (lambda meta, tensors: tensors["logit_lens.token_ids"].__setitem__(
-        (1, 2, 3), 256), None, "logit_lens.token_ids holds the token ID 256, outside the vocabulary of 256"),
     "unembedding columns of the wrong width": (assign(lambda meta, tensors: tensors, "unembed.columns",
                                                       np.zeros((10, 31), dtype=np.float32)), None,
                                                "unembed.columns is float32 (10, 31), not float32"),
+}
+
+# Damaged values: the file loads (no tensor is read then), and the tensor is refused when first
+# read, in the same one line; a scene that reads it stops the render with it. Each: the change,
+# the tensor, a scene that reads it (with its options) and the words.
+FOLLOW_1_2 = ("--layer", "1", "--head", "2")
+READ_DAMAGES = {
+    "NaN in an activation": (lambda meta, tensors: tensors["blocks.0.hook_resid_mid"].__setitem__((1, 7), np.nan),
+                             "blocks.0.hook_resid_mid", ("mlp", "--layer", "0"),
+                             "blocks.0.hook_resid_mid holds nan at (1, 7)"),
+    "+inf in the scores' future": (scores_with(np.inf, 1, 3), "blocks.1.attn.hook_attn_scores", ("softmax", *FOLLOW_1_2),
+                                   "blocks.1.attn.hook_attn_scores holds inf at (2, 1, 3)"),
+    "NaN in the scores' past": (scores_with(np.nan, 3, 1), "blocks.1.attn.hook_attn_scores", ("softmax", *FOLLOW_1_2),
+                                "blocks.1.attn.hook_attn_scores holds nan at (2, 3, 1)"),
+    "-inf on the diagonal": (scores_with(-np.inf, 2, 2), "blocks.1.attn.hook_attn_scores", ("causal-mask", *FOLLOW_1_2),
+                             "hook_attn_scores holds -inf at (2, 2, 2)"),
+    "a logit-lens ID past the vocabulary": (lambda meta, tensors: tensors["logit_lens.token_ids"].__setitem__(
+        (1, 2, 3), 256), "logit_lens.token_ids", ("layers",),
+        "logit_lens.token_ids holds the token ID 256, outside the vocabulary of 256"),
 }
 
 
@@ -120,6 +132,25 @@ def test_a_damaged_trace_is_refused_in_one_line(saved, tmp_path, capsys, name):
         Trace.load(str(path))
     assert words in str(refusal.value) and "\n" not in str(refusal.value)
     status, _, stderr = run_cli(capsys, "still", "--scene", "title", "--trace", str(path),
+                                "--out", str(tmp_path / "s.png"))
+    assert status == 2
+    assert_one_line_error(stderr, words)
+    assert not (tmp_path / "s.png").exists()
+
+
+@pytest.mark.parametrize("name", READ_DAMAGES)
+def test_a_damaged_value_is_refused_in_one_line_when_read(saved, tmp_path, capsys, name):
+    change, tensor, (scene, *options), words = READ_DAMAGES[name]
+    path = damaged(saved, tmp_path, change)
+    trace = Trace.load(str(path))  # the header is sound
+    assert trace.tensors_read == frozenset()
+    for attempt in range(2):  # refused each time it is asked for, never kept
+        with pytest.raises(UserError) as refusal:
+            trace[tensor]
+        assert words in str(refusal.value) and "\n" not in str(refusal.value)
+    assert str(path) in str(refusal.value)
+    assert trace["hook_embed"].shape == (5, 32)  # the sound tensors still read
+    status, _, stderr = run_cli(capsys, "still", "--scene", scene, *options, "--trace", str(path),
                                 "--out", str(tmp_path / "s.png"))
     assert status == 2
     assert_one_line_error(stderr, words)
@@ -138,6 +169,8 @@ def test_what_a_trace_may_hold(saved, tmp_path):
         tensors["logit_lens.probs"] = np.full((3, 5, 10), 0.1, dtype=np.float32)
     trace = Trace.load(str(damaged(saved, tmp_path, extras)))
     assert trace.n_traced == 5 and len(trace.steps) == 2
+    assert np.isnan(trace["my_notes.probe"]).all()  # read, and still left alone
+    assert trace["logit_lens.probs"].shape == (3, 5, 10)
 
 
 def test_every_tensor_a_trace_holds_has_its_shape_listed():

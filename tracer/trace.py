@@ -2,6 +2,11 @@
 
 This module needs only NumPy and safetensors (no torch), so scenes can read a Trace.
 
+A Trace loaded from a file is lazy: `load` reads the metadata and the tensors' header
+(names, shapes, dtypes) and checks them; a tensor is read, and its values checked, on its
+first use (`TensorFile`). A 512-token GPT-2-small trace is 770 MB, and a scene reads a
+few MB of it.
+
 File format (one `.safetensors` file, documented in the README):
 - one float32 tensor per activation, named as in TransformerLens's ActivationCache
   without the batch dimension (see `activation_names`), and the read-outs (the logit
@@ -14,6 +19,7 @@ File format (one `.safetensors` file, documented in the README):
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +27,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from tracer.errors import UserError, first_line
-from tracer.validate import DamagedTrace, check_trace
+from tracer.validate import DamagedTrace, TensorHeader, check_trace, check_values
 
 FORMAT = "gpt2-explainer-trace/1"
 
@@ -88,6 +94,96 @@ def partial_file(directory):
             continue
 
 
+class TensorFile(Mapping):
+    """The tensors of a trace file, each read on its first use: a Mapping name -> array.
+
+    The header (each tensor's shape and dtype) is read and checked at load; a tensor's values
+    are checked when it is read (a damaged one raises UserError then). A tensor read with
+    keep=True (as `trace[name]` does) is kept, so a scene that reads it again reads no file;
+    `forget` drops what is kept. The file is opened for each read and closed after: safetensors
+    maps it into memory, and the pages a read touched would otherwise stay in this process's
+    resident memory as long as the file is open. So the object holds no handle: it pickles, and
+    a forked or spawned worker can use it.
+    """
+
+    def __init__(self, path, headers, dims):
+        self.path = path  # as the user gave it, for messages
+        self.file = os.path.abspath(path)  # what is read, wherever the working directory goes
+        self.headers = headers  # name -> validate.TensorHeader (shape, dtype), from the file's header
+        self.dims = dims  # the sizes that the values are checked against (validate.dimensions)
+        self.identity = file_identity(self.file)
+        self.kept = {}  # name -> array, read with keep=True
+        self.read = set()  # the name of every tensor read from the file so far
+
+    def __getitem__(self, name):
+        return self.tensor(name)
+
+    def __iter__(self):
+        return iter(self.headers)
+
+    def __len__(self):
+        return len(self.headers)
+
+    def __contains__(self, name):  # Mapping's own would read the tensor
+        return name in self.headers
+
+    def shape(self, name):
+        return self.headers[name].shape
+
+    def tensor(self, name, keep=True):
+        """The tensor `name`: the one kept, or read from the file now (and kept when `keep`)."""
+        if name in self.kept:
+            return self.kept[name]
+        if name not in self.headers:
+            raise KeyError(name)
+        array = self.read_checked(name)
+        if keep:
+            self.kept[name] = array
+        return array
+
+    def row(self, name, index):
+        """tensor[index], one index along the first axis, read alone from the file (safetensors
+        reads a slice without the rest) and not kept: the logits of one position are 200 kB of
+        a 512-token trace's 100 MB."""
+        if name in self.kept:
+            return self.kept[name][index]
+        if name not in self.headers:
+            raise KeyError(name)
+        length = self.headers[name].shape[0]
+        if not -length <= index < length:
+            raise IndexError(f"index {index} is out of range for {name}'s {length} rows")
+        return self.read_checked(name, index % length)
+
+    def read_checked(self, name, index=None):
+        """The tensor `name` from the file (or its row `index`), its values checked."""
+        if file_identity(self.file) != self.identity:  # the header checked at load is another file's
+            raise UserError(f"{self.path} changed after it was loaded: load the trace again")
+        try:
+            with safe_open(self.file, framework="np") as file:
+                array = file.get_tensor(name) if index is None else file.get_slice(name)[index]
+        except (SafetensorError, OSError, ValueError) as error:
+            raise UserError(f"{self.path} is not a readable trace file ({first_line(error)})") from None
+        self.read.add(name)
+        try:
+            check_values(name, array, self.dims, at=() if index is None else (index,))
+        except DamagedTrace as error:
+            raise UserError(f"{self.path} is a damaged trace: {error}") from None
+        return array
+
+    def forget(self):
+        """Drop every kept tensor (the next use reads it again)."""
+        self.kept.clear()
+
+
+def file_identity(path):
+    """What tells this file from another written to the same path since (Trace.save replaces files)."""
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror or error}") from None
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
 @dataclass
 class Trace:
     """What the tracer recorded: activations plus what the video needs to tell the story.
@@ -107,7 +203,8 @@ class Trace:
     pretrained: bool
     weights: str  # a human description of where the weights come from
     steps: list  # one dict per generated token (see tracer.sampling)
-    activations: dict = field(repr=False)  # name -> float32 array (token IDs: int64)
+    # name -> float32 array (token IDs: int64): a dict when recorded, a TensorFile when loaded
+    activations: Mapping = field(repr=False)
     # The bytes of every other token the read-outs name (logit lens, unembedding), by ID
     # as a string (JSON keys): so a scene can write a guess that is not in the text.
     piece_bytes: dict = field(default_factory=dict, repr=False)
@@ -133,14 +230,50 @@ class Trace:
     @property
     def n_traced(self):
         """How many tokens the recorded forward pass covered."""
-        return self.activations["hook_embed"].shape[0]
+        return self.shape("hook_embed")[0]
+
+    # -- the tensors: read on first use when loaded from a file ----------------------------
 
     def __getitem__(self, name):
+        return self.tensor(name)
+
+    def tensor(self, name, keep=True):
+        """The tensor `name`. Loaded from a file, it is read on first use; keep=False reads it
+        without keeping it (for a value taken once from a big tensor: the caller keeps what it needs)."""
+        if isinstance(self.activations, TensorFile):
+            return self.activations.tensor(name, keep=keep)
         return self.activations[name]
 
-    def block(self, layer, key):
+    def row(self, name, index):
+        """tensor[index] (one index along the first axis: a position's logits, a head's scores).
+        Loaded from a file, only that row is read, and it is not kept: keep what you need."""
+        if isinstance(self.activations, TensorFile):
+            return self.activations.row(name, index)
+        return self.activations[name][index]
+
+    def block(self, layer, key, keep=True):
         """One layer's activation, e.g. trace.block(0, "attn.hook_pattern")."""
-        return self.activations[f"blocks.{layer}.{key}"]
+        return self.tensor(f"blocks.{layer}.{key}", keep=keep)
+
+    def shape(self, name):
+        """A tensor's shape, without reading it."""
+        if isinstance(self.activations, TensorFile):
+            return self.activations.shape(name)
+        return self.activations[name].shape
+
+    @property
+    def tensors_read(self):
+        """The names of the tensors read so far: from the file, when loaded; all, when recorded
+        (they are all in memory)."""
+        if isinstance(self.activations, TensorFile):
+            return frozenset(self.activations.read)
+        return frozenset(self.activations)
+
+    def forget(self):
+        """Drop the tensors kept from the file (a scene calls this when it is done with them);
+        nothing for a recorded Trace, whose tensors live only in memory."""
+        if isinstance(self.activations, TensorFile):
+            self.activations.forget()
 
     # -- text ------------------------------------------------------------------------
 
@@ -191,8 +324,10 @@ class Trace:
     def save(self, path):
         """Write one .safetensors file; atomic, so a crash never leaves half a file at `path`."""
         # safetensors writes each array's raw buffer: a non-contiguous view would be scrambled.
-        tensors = {name: np.ascontiguousarray(array, dtype=np.int64 if name in INTEGER_KEYS else np.float32)
-                   for name, array in self.activations.items()}
+        # A loaded Trace's tensors are read for this and not kept after (keep=False).
+        tensors = {name: np.ascontiguousarray(self.tensor(name, keep=False),
+                                              dtype=np.int64 if name in INTEGER_KEYS else np.float32)
+                   for name in self.activations}
         metadata = {"trace": json.dumps(self.metadata(), ensure_ascii=False, allow_nan=False)}  # JSON has no NaN/inf
         temporary = partial_file(os.path.dirname(os.path.abspath(path)))
         ordinary = os.stat(temporary).st_mode  # as created: 0666 less the umask
@@ -206,26 +341,28 @@ class Trace:
 
     @classmethod
     def load(cls, path):
-        """Read a file written by `save`; a missing or damaged file raises UserError."""
+        """Open a file written by `save`: its metadata and each tensor's shape and dtype are read
+        and checked now, a tensor's values on its first use (see TensorFile). A missing or
+        damaged file raises UserError (a damaged value: when it is read)."""
         if not os.path.isfile(path):
             raise UserError(f"trace file not found: {path}")
         try:
             with safe_open(path, framework="np") as file:
                 header = file.metadata() or {}
-                activations = {name: file.get_tensor(name) for name in file.keys()}
+                headers = {name: TensorHeader.of(file.get_slice(name)) for name in file.keys()}
         except (SafetensorError, OSError, ValueError) as error:
             raise UserError(f"{path} is not a readable trace file ({first_line(error)})") from None
         if "trace" not in header:
             raise UserError(f"{path} is a safetensors file but not a trace (no 'trace' metadata)")
         try:
             meta = json.loads(header["trace"], parse_constant=not_json)
-            check_trace(meta, activations)
+            dims = check_trace(meta, headers)
         except ValueError as error:
             raise UserError(f"{path} has damaged trace metadata ({first_line(error)})") from None
         except DamagedTrace as error:
             raise UserError(f"{path} is a damaged trace: {error}") from None
         try:
-            return cls(activations=activations, **{k: v for k, v in meta.items() if k != "format"})
+            return cls(activations=TensorFile(path, headers, dims), **{k: v for k, v in meta.items() if k != "format"})
         except TypeError as error:  # a field this version does not know
             raise UserError(f"{path} has damaged trace metadata ({first_line(error)})") from None
 

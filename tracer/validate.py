@@ -2,8 +2,10 @@
 
 A trace file may come from another version, an edit, a truncated copy or a made-up file, and
 the scenes trust what they read: a pattern of the wrong shape fails deep inside a softmax, an
-embedding of the wrong width draws wrong numbers without a word. So a trace is checked once,
-on load, and the first thing wrong is named in one line (`check_trace` raises DamagedTrace):
+embedding of the wrong width draws wrong numbers without a word. So a trace is checked, and
+the first thing wrong is named in one line (DamagedTrace): on load, from the metadata and the
+file's header alone (`check_trace`: 1 to 3, no tensor is read), and each tensor's values when
+it is first read (`check_values`: 4, and the token IDs of 3), since a scene reads a few of them:
 
 1. the metadata's types (SCHEMA): a JSON object, each field of its type, down to each step's
    candidates;
@@ -11,12 +13,15 @@ on load, and the first thing wrong is named in one line (`check_trace` raises Da
    lists agree in length, IDs lie in the vocabulary, bytes in 0..255, one step per
    generated token;
 3. every tensor's shape and dtype, from the config (SHAPES, for every name of
-   tracer.trace.activation_names); tensors not listed there are left alone;
-4. the activations are finite, but for the attention scores' masked future (-inf by design).
+   tracer.trace.activation_names); tensors not listed there are left alone; token IDs lie in
+   the vocabulary (when read);
+4. the activations are finite, but for the attention scores' masked future (-inf by design)
+   (when read).
 """
 
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -168,10 +173,30 @@ SHAPES = {
 LAYER_PREFIX = re.compile(r"^blocks\.\d+\.")
 
 
-def dimensions(meta, activations):
+# safetensors' dtype codes, as NumPy names them (a code not here keeps its own name, e.g. "bf16")
+DTYPE_NAMES = {"BOOL": "bool", "U8": "uint8", "I8": "int8", "I16": "int16", "U16": "uint16", "I32": "int32",
+               "U32": "uint32", "I64": "int64", "U64": "uint64", "F16": "float16", "F32": "float32",
+               "F64": "float64"}
+
+
+@dataclass(frozen=True)
+class TensorHeader:
+    """A tensor as the file's header describes it, read without its data."""
+
+    shape: tuple
+    dtype: str  # NumPy's name: "float32", "int64", ...
+
+    @classmethod
+    def of(cls, tensor_slice):
+        """From safetensors' `safe_open(...).get_slice(name)`, which reads no data."""
+        code = tensor_slice.get_dtype()
+        return cls(tuple(tensor_slice.get_shape()), DTYPE_NAMES.get(code, code.lower()))
+
+
+def dimensions(meta, headers):
     config = meta["config"]
     k = min(10, config["vocab_size"])
-    unembedded = activations.get("unembed.token_ids")
+    unembedded = headers.get("unembed.token_ids")
     with_choice = meta["steps"] and unembedded is not None and unembedded.shape == (k + 1,)
     return {"T": min(len(meta["token_ids"]), config["n_positions"]),  # generation may run past the context
             "d": config["n_embd"], "H": config["n_head"], "dh": config["n_embd"] // config["n_head"],
@@ -179,58 +204,70 @@ def dimensions(meta, activations):
             "k": k, "n": k + 1 if with_choice else k}
 
 
-def check_tensors(activations, names, dims):
-    """Every one of `names` present, with its shape and dtype; any other tensor listed in SHAPES too."""
-    missing = [name for name in names if name not in activations]
+def check_tensors(headers, names, dims):
+    """Every one of `names` present, with its shape and dtype; any other tensor listed in SHAPES
+    too. `headers`: name -> TensorHeader (or an array: anything with a shape and a dtype)."""
+    missing = [name for name in names if name not in headers]
     if missing:
         raise DamagedTrace(f"it is missing {len(missing)} activations, e.g. {missing[0]}")
-    for name in listed(activations, names):
-        array = activations[name]
+    for name in listed(headers, names):
+        header = headers[name]
         shape, dtype = SHAPES[LAYER_PREFIX.sub("", name)]
         expected = tuple(dims[dim] for dim in shape)
-        if array.shape != expected or array.dtype != dtype:
-            raise DamagedTrace(f"{name} is {array.dtype} {array.shape}, not {dtype} {expected} "
+        if tuple(header.shape) != expected or str(header.dtype) != dtype.name:
+            raise DamagedTrace(f"{name} is {header.dtype} {tuple(header.shape)}, not {dtype} {expected} "
                                f"({', '.join(shape)} for this trace's config and tokens)")
-        if np.issubdtype(dtype, np.integer) and array.size and not 0 <= array.min() <= array.max() < dims["V"]:
-            outside = array.min() if array.min() < 0 else array.max()
-            raise DamagedTrace(f"{name} holds the token ID {outside}, outside the vocabulary of {dims['V']}")
 
 
-def listed(activations, names):
+def listed(headers, names):
     """The tensors SHAPES knows, in the order of `names` (the forward pass's), then the rest;
     any other tensor is not ours to judge: nothing reads it."""
-    extras = sorted(name for name in set(activations) - set(names) if LAYER_PREFIX.sub("", name) in SHAPES)
+    extras = sorted(name for name in set(headers) - set(names) if is_listed(name))
     return [*names, *extras]
 
 
-# -- 4. finite values ----------------------------------------------------------------------
-
-def check_finite(activations, names):
-    """No NaN or infinity, except the -inf of the attention scores' masked future (above the diagonal)."""
-    for name in listed(activations, names):
-        array = activations[name]
-        if not np.issubdtype(array.dtype, np.floating):
-            continue
-        if name.endswith("attn.hook_attn_scores"):
-            future = np.triu(np.ones(array.shape[-2:], dtype=bool), k=1)  # (T, T): j > i
-            damaged = np.isnan(array) | (array == np.inf) | (np.isneginf(array) & ~future)
-        else:
-            damaged = ~np.isfinite(array)
-        if damaged.any():
-            where = tuple(int(i) for i in np.argwhere(damaged)[0])
-            raise DamagedTrace(f"{name} holds {array[where]} at {where}: the activations must be finite numbers"
-                               + (" (only the masked future is -inf)" if "attn_scores" in name else ""))
+def is_listed(name):
+    return LAYER_PREFIX.sub("", name) in SHAPES
 
 
-def check_trace(meta, activations):
-    """All four checks, in order; raises DamagedTrace at the first thing wrong."""
+# -- 4. values, when a tensor is read ------------------------------------------------------
+
+def check_values(name, array, dims, at=()):
+    """A tensor just read, whose shape and dtype `check_tensors` passed: token IDs in the
+    vocabulary, activations finite (but for the -inf of the attention scores' masked future,
+    above the diagonal). A tensor SHAPES does not list is left alone. `at`: the leading
+    indices when `array` is a part of the tensor (tensor[at]), so a message names the place
+    in the whole tensor."""
+    if not is_listed(name) or not array.size:
+        return
+    if np.issubdtype(array.dtype, np.integer):
+        low, high = array.min(), array.max()
+        if not 0 <= low <= high < dims["V"]:
+            raise DamagedTrace(f"{name} holds the token ID {low if low < 0 else high}, "
+                               f"outside the vocabulary of {dims['V']}")
+        return
+    if name.endswith("attn.hook_attn_scores"):
+        future = np.triu(np.ones(array.shape[-2:], dtype=bool), k=1)  # (T, T): j > i
+        damaged = np.isnan(array) | (array == np.inf) | (np.isneginf(array) & ~future)
+    else:
+        damaged = ~np.isfinite(array)
+    if damaged.any():
+        inside = tuple(int(i) for i in np.argwhere(damaged)[0])
+        raise DamagedTrace(f"{name} holds {array[inside]} at {at + inside}: the activations must be finite numbers"
+                           + (" (only the masked future is -inf)" if "attn_scores" in name else ""))
+
+
+def check_trace(meta, headers):
+    """Checks 1 to 3 on the metadata and each tensor's header (name -> TensorHeader), in order;
+    raises DamagedTrace at the first thing wrong. Returns the sizes that `check_values` checks
+    a tensor's values against when it is read."""
     from tracer.trace import LAYER_KEYS, activation_names  # the tensors a trace must hold (trace.py imports this module)
 
     check_types(meta, SCHEMA)
     check_consistency(meta)
     n_layer = meta["config"]["n_layer"]
-    if n_layer * len(LAYER_KEYS) > len(activations):  # before listing the names of a billion layers
-        raise DamagedTrace(f"config.n_layer is {n_layer}, but the file holds only {len(activations)} tensors")
-    names = activation_names(n_layer)
-    check_tensors(activations, names, dimensions(meta, activations))
-    check_finite(activations, names)
+    if n_layer * len(LAYER_KEYS) > len(headers):  # before listing the names of a billion layers
+        raise DamagedTrace(f"config.n_layer is {n_layer}, but the file holds only {len(headers)} tensors")
+    dims = dimensions(meta, headers)
+    check_tensors(headers, activation_names(n_layer), dims)
+    return dims
