@@ -280,8 +280,12 @@ def list_scenes():
               help="Where to write the video; its clips go to FILE/clips/. [default: media/<prompt>.mp4]")
 @click.option("--captions/--no-captions", default=True, show_default=True,
               help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video (and each clip).")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Reuse a clip rendered before when nothing that shapes it changed (kept in "
+                   "$GPT2_EXPLAINER_CACHE, default ~/.cache/gpt2-explainer/clips, at most "
+                   "$GPT2_EXPLAINER_CACHE_SIZE, default 2G). --no-cache renders every scene and writes no cache.")
 @click.pass_context
-def video(ctx, scene_list, quality, fps, jobs, captions, **shared):
+def video(ctx, scene_list, quality, fps, jobs, captions, cache, **shared):
     """Trace a prompt (or read a saved trace) and render the lecture video.
 
     Each scene is rendered in its own worker process, kept as a clip
@@ -292,6 +296,9 @@ def video(ctx, scene_list, quality, fps, jobs, captions, **shared):
     from scenes import catalog
 
     infos = scene_list or list(catalog.CATALOG)
+    from renderer.cache import clip_cache_from_environment
+
+    clip_cache = clip_cache_from_environment() if cache else None  # a bad size: refused before any work
     recorded, out, clips_dir = prepare_render(ctx, infos, ".mp4", clips=True)
 
     from renderer.pipeline import render_video
@@ -302,7 +309,7 @@ def video(ctx, scene_list, quality, fps, jobs, captions, **shared):
     started = time.monotonic()
     try:
         clips, subtitles = render_video(recorded, ctx.params["trace_file"], infos, scene_options(ctx.params),
-                                        quality_preset(quality, fps), jobs, out, clips_dir, captions)
+                                        quality_preset(quality, fps), jobs, out, clips_dir, captions, clip_cache)
     except SceneFailed as failure:  # a bug, not bad input: its traceback, then one error line; exit 1
         if failure.details:
             click.echo(failure.details.rstrip(), err=True)

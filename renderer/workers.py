@@ -47,7 +47,8 @@ def usable_cores():
 
 
 def render_in_parallel(tasks, jobs, report=lambda event, task: None, poll_seconds=0.5):
-    """Render every task's clip with up to `jobs` worker processes, one scene at a time each.
+    """Render every task's clip with up to `jobs` worker processes, one scene at a time each,
+    handed out in the order of `tasks` (the caller puts the longest first: balance.py).
 
     Each worker talks to us through its own pipe, so a worker that dies is seen at once
     (its pipe closes). `report(event, task)` is called with "started" and "done", and
