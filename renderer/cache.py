@@ -195,6 +195,7 @@ class ClipCache:
     def __init__(self, root, limit=DEFAULT_LIMIT):
         self.root = Path(root)
         self.limit = limit
+        self.trouble = None  # why the last store failed (a folder we may not write, a full disk), for a note
 
     def entry(self, key):
         if not _KEY.match(key):
@@ -245,7 +246,8 @@ class ClipCache:
             self.root.mkdir(parents=True, exist_ok=True)
             sweep_stale_work(self.root)  # entries half-written or half-evicted by killed renders
             private = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=self.root))
-        except OSError:
+        except OSError as error:
+            self.trouble = error.strerror or str(error)
             return False
         try:
             sizes = {}
@@ -255,8 +257,10 @@ class ClipCache:
             with open(private / ENTRY_MANIFEST, "w", encoding="utf-8") as file:
                 json.dump({"format": CACHE_FORMAT, "files": sizes}, file)
             os.rename(private, entry)  # the entry appears whole, or not at all
-        except OSError:  # the entry is there already (a concurrent render), or no room: keep what is
+        except OSError as error:
             shutil.rmtree(private, ignore_errors=True)
+            if not entry.is_dir():  # else a concurrent render stored it first: nothing wrong
+                self.trouble = error.strerror or str(error)
             return False
         self.evict()
         return True

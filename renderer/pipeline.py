@@ -70,7 +70,8 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
         if cache is not None:
             digest = file_digest(trace_file)  # once here: the workers never hash the trace
             keys = {task.index: clip_key(task, digest) for task in tasks}
-        to_render = [task for task in tasks if not (cache and cache.fetch(keys[task.index], clip_files(task)))]
+        to_render = [task for task in tasks
+                     if cache is None or not cache.fetch(keys[task.index], clip_files(task))]
         render_scenes(to_render, len(tasks), jobs, quality, cache, keys)
         finished = [task.out for task in tasks]
         joined = join_clips(finished, os.path.join(work, "video.mp4"))
@@ -111,6 +112,9 @@ def render_scenes(tasks, total, jobs, quality, cache, keys):
         progress.close()
         if cache is not None:
             cache.remember_timings(seconds)
+            if cache.trouble:  # the render goes on without it, but say why nothing was kept
+                click.echo(f"note: not every clip could be kept in the clip cache {cache.root} "
+                           f"({cache.trouble}); GPT2_EXPLAINER_CACHE names another folder", err=True)
 
 
 def render_last_frame(recorded, info, options, quality, out):

@@ -325,3 +325,13 @@ def test_two_renders_at_once_share_the_cache_safely(nano_sort_trace_file, tmp_pa
     third = render(nano_sort_trace_file, tmp_path / "three.mp4")
     assert "All 2 scenes from the cache" in third.stderr
     assert frames(tmp_path / "three.mp4") == frames(tmp_path / "one.mp4") == frames(tmp_path / "two.mp4")
+
+
+def test_a_cache_that_cannot_be_written_costs_a_note_not_the_render(nano_sort_trace_file, tmp_path):
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("the user's own file")
+    env = {**os.environ, "GPT2_EXPLAINER_CACHE": str(not_a_folder)}
+    result = render(nano_sort_trace_file, tmp_path / "v.mp4", scenes="title", env=env)
+    assert video_info(tmp_path / "v.mp4").duration > 0
+    assert f"note: not every clip could be kept in the clip cache {not_a_folder}" in result.stderr
+    assert not_a_folder.read_text() == "the user's own file"
