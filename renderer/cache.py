@@ -3,8 +3,8 @@
 A clip's key (`clip_key`) is a SHA-256 over everything that decides its pixels and its
 caption cues: the trace file's content (`file_digest`, computed once per render by the
 parent, or `bytes_digest` for a trace held in memory), the task's render settings (every
-RenderTask field except those that only say where: the scene, its options, the quality
-preset, and any field added later), the code that draws and encodes it (every file of the
+RenderTask field except those that only say where, UNKEYED_FIELDS and names ending in
+WHERE_SUFFIXES: the scene, its options, the quality preset, and any field added later), the code that draws and encodes it (every file of the
 scenes package, the Trace class and the renderer modules that shape a clip) and the
 versions of Manim and the libraries under it. A scene that follows no layer or head
 (catalog `follows` None) leaves --layer and --head out of its key, so choosing another
@@ -68,7 +68,9 @@ TIMINGS = "timings.json"
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
 # RenderTask fields that say where, not what: the clip is the same wherever it is written.
+# So is any field whose name ends in one of WHERE_SUFFIXES (a later `beats_out`, `work_dir`).
 UNKEYED_FIELDS = frozenset({"index", "trace_path", "out"})
+WHERE_SUFFIXES = ("_path", "_out", "_dir")
 # Options that only a scene following a layer or head reads (scenes/base.py LayerScene, HeadScene).
 LAYER_HEAD_OPTIONS = ("layer", "head")
 
@@ -134,7 +136,7 @@ def render_settings(task):
     """What of a RenderTask shapes its clip: every field but UNKEYED_FIELDS, with --layer and
     --head left out of the options of a scene that follows neither."""
     settings = {field.name: getattr(task, field.name) for field in dataclasses.fields(task)
-                if field.name not in UNKEYED_FIELDS}
+                if field.name not in UNKEYED_FIELDS and not field.name.endswith(WHERE_SUFFIXES)}
     if getattr(task.scene, "follows", None) is None and isinstance(settings.get("options"), dict):
         settings["options"] = {name: value for name, value in settings["options"].items()
                                if name not in LAYER_HEAD_OPTIONS}
@@ -149,7 +151,8 @@ def clip_key(task, trace_digest):
 
 
 def clip_files(task):
-    """The files a task produces, by role: what an entry holds."""
+    """The files a task produces, by role: what an entry holds (a task that writes more files,
+    say a beat list, adds them here, and CACHE_FORMAT goes up)."""
     return {"clip": task.out, "cues": cues_path(task.out)}
 
 

@@ -67,9 +67,12 @@ def test_a_field_added_to_the_task_is_in_the_key():
     class LaterTask(RenderTask):
         transparent: bool = False
 
+        beats_out: str = "/work/a/01_title.beats.json"  # a where-field: not in the key
+
     earlier = task()
     base = LaterTask(**{field.name: getattr(earlier, field.name) for field in dataclasses.fields(earlier)})
     assert clip_key(base, "ab" * 32) != clip_key(dataclasses.replace(base, transparent=True), "ab" * 32)
+    assert clip_key(base, "ab" * 32) == clip_key(dataclasses.replace(base, beats_out="/elsewhere.json"), "ab" * 32)
 
 
 def test_the_code_digest_covers_every_scene_file_and_the_manim_version(tmp_path, monkeypatch):
