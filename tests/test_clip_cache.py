@@ -75,7 +75,7 @@ def test_a_field_added_to_the_task_is_in_the_key():
     assert clip_key(base, "ab" * 32) == clip_key(dataclasses.replace(base, beats_out="/elsewhere.json"), "ab" * 32)
 
 
-def test_the_code_digest_covers_every_scene_file_and_the_manim_version(tmp_path, monkeypatch):
+def test_the_code_digest_covers_every_scene_file_and_the_manim_version(tmp_path):
     for name in ["scenes", *cache_module.CLIP_CODE]:
         source, target = ROOT / name, tmp_path / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -83,13 +83,13 @@ def test_the_code_digest_covers_every_scene_file_and_the_manim_version(tmp_path,
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copyfile(source, target)
-    monkeypatch.setattr(cache_module, "ROOT", tmp_path)
 
     def digest():
         code_digest.cache_clear()
         return code_digest()
 
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # undone before the real digest is computed again
+        patch.setattr(cache_module, "ROOT", tmp_path)
         before = digest()
         assert digest() == before  # the same tree, the same digest
         kit = tmp_path / "scenes" / "kit" / "numbers.py"
@@ -98,12 +98,11 @@ def test_the_code_digest_covers_every_scene_file_and_the_manim_version(tmp_path,
         (tmp_path / "renderer" / "presets.py").write_text("# another preset table\n")
         after_presets = digest()
         real_version = cache_module.importlib.metadata.version
-        monkeypatch.setattr(cache_module.importlib.metadata, "version",
-                            lambda name: "99.0" if name == "manim" else real_version(name))
+        patch.setattr(cache_module.importlib.metadata, "version",
+                      lambda name: "99.0" if name == "manim" else real_version(name))
         after_manim = digest()
-    finally:
-        monkeypatch.undo()
-        code_digest.cache_clear()
+    code_digest.cache_clear()
+    assert before == digest()  # the copy of the tree digests as the tree itself
     assert len({before, after_scene, after_presets, after_manim}) == 4
 
 
