@@ -88,7 +88,7 @@ def render_scenes(tasks, total, jobs, quality, cache, keys):
     longest first, storing each clip in the cache as soon as it is done."""
     cached = total - len(tasks)
     if not tasks:
-        click.echo(f"All {total} scene{'s' * (total > 1)} from the cache", err=True)
+        click.echo(f"{'All ' * (total > 1)}{total} scene{'s' * (total > 1)} from the cache", err=True)
         return
     jobs = min(jobs or usable_cores(), len(tasks))
     click.echo(f"Rendering {len(tasks)} scene{'s' * (len(tasks) > 1)} at {quality.label} "
@@ -107,7 +107,7 @@ def render_scenes(tasks, total, jobs, quality, cache, keys):
                 cache.store(keys[task.index], clip_files(task))
 
     try:
-        render_in_parallel(longest_first(tasks, cache.timings() if cache else {}), jobs, report)
+        render_in_parallel(longest_first(tasks, cache.timings() if cache is not None else {}), jobs, report)
     finally:
         progress.close()
         if cache is not None:
