@@ -72,6 +72,7 @@ _KEY = re.compile(r"^[0-9a-f]{64}$")
 UNKEYED_FIELDS = frozenset({"index", "trace_path", "out"})
 WHERE_SUFFIXES = ("_path", "_out", "_dir")
 # Options that only a scene following a layer or head reads (scenes/base.py LayerScene, HeadScene).
+# A LayerScene reads both: the head may pick its layer, and layernorm's why_line names the head.
 LAYER_HEAD_OPTIONS = ("layer", "head")
 
 ROOT = Path(__file__).resolve().parent.parent
