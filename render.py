@@ -103,14 +103,9 @@ MODEL_OPTION_NAMES = ("model", "generate", "temperature", "top_k", "top_p", "see
 SCENE_OPTION_NAMES = ("language", "theme", "on_screen_captions", "layer", "head")  # scenes.base.SceneOptions
 
 
-# What every render reads and draws with: --prompt or --trace, the model, the theme, the
-# layer and head to follow (their upper bounds depend on the model: checked once it is known).
-render_options = option_group(
-    click.option("--prompt", type=PROMPT, default=None, help="The text the model reads."),
-    click.option("--trace", "trace_file", type=click.Path(dir_okay=False), default=None,
-                 metavar="FILE.safetensors",
-                 help="Draw a trace saved by `render.py trace` instead of running a model."),
-    model_options,
+# How the scenes draw: the language, the theme, the caption line, the layer and head to follow
+# (their upper bounds depend on the model: checked once it is known).
+drawing_options = option_group(
     click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", show_default=True,
                  help="The language of every word on screen: en English, ja Japanese "
                       "(numbers and tokens stay as they are)."),
@@ -123,6 +118,38 @@ render_options = option_group(
     click.option("--head", type=click.IntRange(min=0), default=None, metavar="H",
                  help="The attention head they follow (0 is the first). [default: chosen by a stated rule]"),
 )
+
+# What every render reads and draws with: --prompt or --trace, the model, the drawing options.
+render_options = option_group(
+    click.option("--prompt", type=PROMPT, default=None, help="The text the model reads."),
+    click.option("--trace", "trace_file", type=click.Path(dir_okay=False), default=None,
+                 metavar="FILE.safetensors",
+                 help="Draw a trace saved by `render.py trace` instead of running a model."),
+    model_options,
+    drawing_options,
+)
+
+
+def scenes_option(help="The scenes to show, in this order (see `render.py scenes`). [default: all]"):
+    return click.option("--scenes", "scene_list", type=SceneList(), default=None, metavar="a,b,...", help=help)
+
+
+# The picture size and frame rate of every clip (video, slides, batch).
+quality_options = option_group(
+    click.option("--quality", type=click.Choice(list(QUALITIES)), default="high", show_default=True,
+                 help="low 854x480 15 fps, medium 1280x720 30 fps, high 1920x1080 30 fps, 4k 3840x2160 30 fps."),
+    click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=MAX_FPS), default=None, metavar="F",
+                 help="Frames per second. [default: the quality's]"),
+)
+
+jobs_option = click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+                           help="Scenes rendered at once, each in its own process. [default: one per CPU core]")
+
+cache_option = click.option(
+    "--cache/--no-cache", default=True, show_default=True,
+    help="Reuse a clip rendered before when nothing that shapes it changed (kept in "
+         "$GPT2_EXPLAINER_CACHE, default ~/.cache/gpt2-explainer/clips, at most "
+         "$GPT2_EXPLAINER_CACHE_SIZE, default 2G). --no-cache renders every scene and writes no cache.")
 
 
 # -- before any work: the Trace, and the checks that need it ------------------------------
@@ -271,14 +298,9 @@ def list_scenes():
 
 @cli.command(short_help="Render the video: every scene, drawn with the model's own numbers.")
 @render_options
-@click.option("--scenes", "scene_list", type=SceneList(), default=None, metavar="a,b,...",
-              help="The scenes to show, in this order (see `render.py scenes`). [default: all]")
-@click.option("--quality", type=click.Choice(list(QUALITIES)), default="high", show_default=True,
-              help="low 854x480 15 fps, medium 1280x720 30 fps, high 1920x1080 30 fps, 4k 3840x2160 30 fps.")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=MAX_FPS), default=None, metavar="F",
-              help="Frames per second. [default: the quality's]")
-@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Scenes rendered at once, each in its own process. [default: one per CPU core]")
+@scenes_option()
+@quality_options
+@jobs_option
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
               help="Where to write the video; its clips go to FILE/clips/. [default: media/<prompt>.mp4]")
 @click.option("--captions/--no-captions", default=True, show_default=True,
@@ -291,8 +313,9 @@ def list_scenes():
                    "mov (ProRes 4444) for Keynote, gif for PowerPoint overlays.")
 @click.option("--beats", is_flag=True,
               help="Also write every beat of every scene as its own clip (clips/02_tokens.01_text.mp4, ...).")
+@cache_option
 @click.pass_context
-def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparent, beats, **shared):
+def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparent, beats, cache, **shared):
     """Trace a prompt (or read a saved trace) and render the lecture video.
 
     Each scene is rendered in its own worker process, kept as a clip
@@ -302,7 +325,10 @@ def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparen
     """
     from scenes import catalog
 
+    from renderer.cache import clip_cache_from_environment
+
     infos = scene_list or list(catalog.CATALOG)
+    clip_cache = clip_cache_from_environment() if cache else None  # a bad size: refused before any work
     chosen = ClipFormat(clip_format or format_of(shared["out"]), transparent)
     recorded, out, clips_dir = prepare_render(ctx, infos, chosen.extension, clips=True)
 
@@ -315,7 +341,7 @@ def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparen
     try:
         clips, subtitles = render_video(recorded, ctx.params["trace_file"], infos, scene_options(ctx.params),
                                         quality_preset(quality, fps), jobs, out, clips_dir, captions,
-                                        clip_format=chosen, beats=beats)
+                                        clip_format=chosen, beats=beats, cache=clip_cache)
     except SceneFailed as failure:
         report_scene_failure(failure)
     info = video_info(out)
@@ -349,18 +375,14 @@ def report_scene_failure(failure):
 @render_options
 @click.option("--to", "kind", type=click.Choice(DECK_KINDS), default=None,
               help="pptx (PowerPoint, Keynote, LibreOffice Impress) or html (reveal.js, one self-contained file).")
-@click.option("--scenes", "scene_list", type=SceneList(), default=None, metavar="a,b,...",
-              help="The scenes to show, in this order (see `render.py scenes`). [default: all]")
-@click.option("--quality", type=click.Choice(list(QUALITIES)), default="high", show_default=True,
-              help="low 854x480 15 fps, medium 1280x720 30 fps, high 1920x1080 30 fps, 4k 3840x2160 30 fps.")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=MAX_FPS), default=None, metavar="F",
-              help="Frames per second. [default: the quality's]")
-@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Scenes rendered at once, each in its own process. [default: one per CPU core]")
+@scenes_option()
+@quality_options
+@jobs_option
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.pptx|FILE.html",
               help="Where to write the deck. [default: media/<prompt>.pptx or .html]")
+@cache_option
 @click.pass_context
-def slides(ctx, kind, scene_list, quality, fps, jobs, **shared):
+def slides(ctx, kind, scene_list, quality, fps, jobs, cache, **shared):
     """Trace a prompt (or read a saved trace) and write a slide deck of its beats.
 
     A title slide, then one slide per beat of every selected scene, in storyboard
@@ -376,6 +398,9 @@ def slides(ctx, kind, scene_list, quality, fps, jobs, **shared):
         from renderer.decks.html import reveal_dist
 
         reveal_dist()  # before any work: one line naming the fix
+    from renderer.cache import clip_cache_from_environment
+
+    clip_cache = clip_cache_from_environment() if cache else None  # a bad size: refused before any work
     infos = scene_list or list(catalog.CATALOG)
     recorded, out, _ = prepare_render(ctx, infos, "." + kind)
 
@@ -386,7 +411,7 @@ def slides(ctx, kind, scene_list, quality, fps, jobs, **shared):
     started = time.monotonic()
     try:
         deck = render_slides(recorded, ctx.params["trace_file"], infos, scene_options(ctx.params),
-                             quality_preset(quality, fps), jobs, out, kind)
+                             quality_preset(quality, fps), jobs, out, kind, clip_cache)
     except SceneFailed as failure:
         report_scene_failure(failure)
     click.echo(f"Wrote {out}: a title slide and {len(deck.slides)} beat slides from {len(infos)} "
@@ -417,17 +442,9 @@ def still(ctx, info, quality, **shared):
 @cli.command(short_help="Render many videos, one per line of a job file, on a Dask cluster.")
 @click.argument("job_file", type=click.Path(dir_okay=False), metavar="FILE")
 @model_options
-@click.option("--scenes", "scene_list", type=SceneList(), default=None, metavar="a,b,...",
-              help="The scenes of every video, unless a job names its own. [default: all]")
-@click.option("--quality", type=click.Choice(list(QUALITIES)), default="high", show_default=True,
-              help="low 854x480 15 fps, medium 1280x720 30 fps, high 1920x1080 30 fps, 4k 3840x2160 30 fps.")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=MAX_FPS), default=None, metavar="F",
-              help="Frames per second. [default: the quality's]")
-@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", show_default=True)
-@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
-@click.option("--on-screen-captions/--no-on-screen-captions", default=True, show_default=True)
-@click.option("--layer", type=click.IntRange(min=0), default=None, metavar="L")
-@click.option("--head", type=click.IntRange(min=0), default=None, metavar="H")
+@scenes_option(help="The scenes of every video, unless a job names its own. [default: all]")
+@quality_options
+@drawing_options
 @click.option("--captions/--no-captions", default=True, show_default=True,
               help="Write FILE.srt and FILE.vtt beside each video (and each clip).")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=".", show_default=True, metavar="DIR",
@@ -436,7 +453,8 @@ def still(ctx, info, quality, **shared):
               help="Worker processes of the embedded Dask cluster. [default: one per CPU core]")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Use the running Dask cluster at ADDRESS (tcp://host:8786) instead of an embedded one.")
-def batch(job_file, scene_list, out_dir, workers, scheduler, **defaults):
+@cache_option
+def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
     """Render one video per job of FILE, every scene a task on Dask distributed.
 
     FILE is plain text (one prompt per line; blank lines and # comments skipped),
@@ -448,6 +466,7 @@ def batch(job_file, scene_list, out_dir, workers, scheduler, **defaults):
     status is 1 if any failed.
     """
     from renderer.batch import exit_status, render_batch
+    from renderer.cache import clip_cache_from_environment
     from renderer.jobs import read_jobs
     from renderer.preflight import check_can_render
     from scenes import catalog
@@ -456,13 +475,14 @@ def batch(job_file, scene_list, out_dir, workers, scheduler, **defaults):
         raise UserError("--workers sizes the embedded cluster; with --scheduler the cluster has its own workers")
     if not os.path.isdir(out_dir):
         raise UserError(f"--out-dir {out_dir} is not a directory")
+    clip_cache = clip_cache_from_environment() if cache else None  # a bad size: refused before any work
     defaults["lang"] = defaults.pop("language")
     defaults["scenes"] = [info.name for info in scene_list or catalog.CATALOG]
     jobs = read_jobs(job_file, defaults, out_dir)
     for language in dict.fromkeys(job.options["language"] for job in jobs):
         check_can_render([catalog.get(name) for job in jobs for name in job.scenes], language)
     ctx = click.get_current_context()
-    ctx.exit(exit_status(render_batch(jobs, scheduler, workers)))
+    ctx.exit(exit_status(render_batch(jobs, scheduler, workers, clip_cache)))
 
 
 # -- entry point ----------------------------------------------------------------------

@@ -5,15 +5,14 @@ quality (854x480, 15 fps), written to one job file and rendered by `render.py ba
 subprocess, as a user would: the wall time covers starting the cluster, tracing, rendering
 every scene, joining and publishing. Prints the number of prompts, the total seconds of
 video, each wall time, the real-time factor (wall / video seconds) and the speedup of 2
-workers over 1; then, if this build has the clip cache (renderer/cache.py), the wall time
-of the same batch run again with the cache warm and the warm/cold ratio (else a line
-saying the cache is not available). Timings are noisy on a shared machine.
+workers over 1 (these runs with --no-cache); then the same batch twice with a fresh clip
+cache (renderer/cache.py): cold, then warm, and the warm/cold ratio. Timings are noisy on
+a shared machine.
 
     .venv/bin/python benchmarks/batch.py [--prompts 4] [--scenes title,tokens,embeddings,qkv] [--workers 1 2]
 """
 
 import argparse
-import importlib.util
 import os
 import subprocess
 import sys
@@ -28,17 +27,15 @@ from renderer.video import video_info  # noqa: E402  (after the path: run from a
 
 RENDER = [sys.executable, str(ROOT / "render.py")]
 PROMPTS = ("CBABBC", "ABCABC", "CCBBAA", "BACBCA", "AABBCC", "CABCAB", "BBCAAC", "ACBACB")
-# What turns the clip cache on for a run, once it is wired into `render.py batch` (the
-# integrator fills this in: e.g. ["--cache-dir", "{cache}"]; "{cache}" becomes a fresh folder).
-CACHE_ARGS = []
-
-
-def batch(job_file, out_dir, settings, *extra):
-    """Run `render.py batch` once; returns its wall time in seconds."""
+def batch(job_file, out_dir, settings, *extra, cache=None):
+    """Run `render.py batch` once (with the clip cache in the folder `cache`, else --no-cache);
+    returns its wall time in seconds."""
     os.makedirs(out_dir)
+    environment = dict(os.environ, GPT2_EXPLAINER_CACHE=cache or "")
     started = time.perf_counter()
-    result = subprocess.run([*RENDER, "batch", job_file, *settings, "--out-dir", out_dir, *extra],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run([*RENDER, "batch", job_file, *settings, "--out-dir", out_dir, *extra,
+                             *([] if cache else ["--no-cache"])],
+                            capture_output=True, text=True, cwd=ROOT, env=environment)
     wall = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"render.py batch failed (exit status {result.returncode}):\n{result.stderr}")
@@ -82,15 +79,10 @@ def main():
         if 1 in walls and 2 in walls:
             print(f"speedup, 2 workers over 1: {walls[1] / walls[2]:.2f}x")
 
-        if importlib.util.find_spec("renderer.cache") is None or not CACHE_ARGS:
-            print("cache: not available in this build" if importlib.util.find_spec("renderer.cache") is None else
-                  "cache: renderer.cache exists but CACHE_ARGS in benchmarks/batch.py is not set")
-            return
         workers = max(walls)
-        cache = os.path.join(directory, "cache")
-        extra = [arg.replace("{cache}", cache) for arg in CACHE_ARGS]
-        cold = batch(job_file, os.path.join(directory, "cold"), settings, "--workers", str(workers), *extra)
-        warm = batch(job_file, os.path.join(directory, "warm"), settings, "--workers", str(workers), *extra)
+        cache = os.path.join(directory, "cache")  # a fresh clip cache: the first run fills it
+        cold = batch(job_file, os.path.join(directory, "cold"), settings, "--workers", str(workers), cache=cache)
+        warm = batch(job_file, os.path.join(directory, "warm"), settings, "--workers", str(workers), cache=cache)
         print(f"cache, {workers} workers: cold {cold:.1f} s, warm {warm:.1f} s, warm/cold ratio {warm / cold:.2f}")
 
 

@@ -2,18 +2,26 @@
 
 nano-sort on "CBABBC" with 6 generated tokens (greedy), every scene of the storyboard, low
 quality (854x480, 15 fps). The trace is made once and saved; each render then runs
-`render.py video --trace ...` in a subprocess, as a user would, so the wall time covers
-starting the workers, rendering every scene, joining the clips and writing the files.
+`render.py video --trace ... --no-cache` in a subprocess, as a user would, so the wall
+time covers starting the workers, rendering every scene (none from the clip cache),
+joining the clips and writing the files. The scenes are handed out longest first
+(renderer/balance.py).
 
 Prints the video's duration, each wall time, the real-time factor (render time / video
-duration; below 1 renders faster than it plays) and the parallel speedup. Last line: the
-low-quality real-time factor with 2 jobs. Timings are noisy on a shared machine.
+duration; below 1 renders faster than it plays) and the parallel speedup of 2 jobs over 1
+(the target: at least 1.8x), with the longest scene's share of the one-job time (above
+1/2 it alone would bound the 2-job wall time) and the CPU time each render used: one job
+already keeps more than one core busy part of the time (Manim encodes in threads beside
+the drawing), which bounds what a second job can add on 2 cores. Last line: the low-quality real-time
+factor with 2 jobs. Timings are noisy on a shared machine.
 
-    .venv/bin/python benchmarks/render_video.py [--quality low] [--jobs 1 2]
+    .venv/bin/python benchmarks/render_video.py [--quality low] [--jobs 1 2] [--scenes a,b,...]
 """
 
 import argparse
 import os
+import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,41 +38,76 @@ from renderer.video import video_info  # noqa: E402
 RENDER = [sys.executable, str(ROOT / "render.py")]
 
 
+def children_cpu():
+    """CPU seconds of the finished child processes (render.py and the workers it waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(*args):
-    started = time.perf_counter()
+    """Run render.py; returns (wall seconds, its stderr). CPU seconds go to CPU[args]."""
+    started, cpu = time.perf_counter(), children_cpu()
     result = subprocess.run([*RENDER, *args], capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:
         sys.exit(f"render.py {' '.join(args)} failed:\n{result.stderr}")
-    return time.perf_counter() - started
+    CPU[args] = children_cpu() - cpu
+    return time.perf_counter() - started, result.stderr
+
+
+CPU = {}
+
+
+def longest_scene(stderr):
+    """(name, seconds) of the scene that took longest, from a one-job render's progress lines
+    ("scene k of n done (name), m:ss elapsed": with one worker, the gaps are the scenes' times)."""
+    done = [(name, int(m) * 60 + int(s)) for name, m, s in re.findall(r"done \(([a-z-]+)\), (\d+):(\d\d) elapsed", stderr)]
+    gaps = [(name, elapsed - (done[k - 1][1] if k else 0)) for k, (name, elapsed) in enumerate(done)]
+    return max(gaps, key=lambda gap: gap[1])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", default="low", choices=list(QUALITIES))
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--scenes", default=",".join(catalog.names()), help="a smaller run, to check the script")
     args = parser.parse_args()
     args.jobs = list(dict.fromkeys(args.jobs))  # each setting once
 
     with tempfile.TemporaryDirectory() as directory:
         trace = os.path.join(directory, "sort.safetensors")
-        seconds = run("trace", "--model", "nano-sort", "--prompt", "CBABBC", "--generate", "6",
+        seconds, _ = run("trace", "--model", "nano-sort", "--prompt", "CBABBC", "--generate", "6",
                       "--temperature", "0", "--out", trace)
-        print(f"nano-sort 'CBABBC' + 6 tokens, scenes: {', '.join(catalog.names())}; "
+        print(f"nano-sort 'CBABBC' + 6 tokens, scenes: {args.scenes.replace(',', ', ')}; "
               f"quality {QUALITIES[args.quality].label}; {os.cpu_count()} CPU cores")
         print(f"trace (load the model, run it, save): {seconds:.1f} s")
 
-        walls, durations = {}, {}
+        walls, durations, cpus = {}, {}, {}
         for jobs in args.jobs:
             out = os.path.join(directory, f"jobs{jobs}.mp4")
-            walls[jobs] = run("video", "--trace", trace, "--quality", args.quality, "--jobs", str(jobs), "--out", out)
+            command = ("video", "--trace", trace, "--quality", args.quality, "--jobs", str(jobs),
+                       "--scenes", args.scenes, "--no-cache", "--out", out)
+            walls[jobs], stderr = run(*command)
+            cpus[jobs] = CPU[command]
             durations[jobs] = video_info(out).duration
+            if jobs == 1:
+                longest = longest_scene(stderr)
         duration = durations[args.jobs[0]]
         assert all(abs(d - duration) < 0.01 for d in durations.values()), durations  # the same video each time
         print(f"video duration: {duration:.1f} s")
         for jobs in args.jobs:
-            print(f"jobs {jobs}: wall {walls[jobs]:.1f} s, real-time factor {walls[jobs] / duration:.2f}")
+            print(f"jobs {jobs}: wall {walls[jobs]:.1f} s, real-time factor {walls[jobs] / duration:.2f}, "
+                  f"CPU {cpus[jobs]:.1f} s ({cpus[jobs] / walls[jobs]:.2f} cores busy on average)")
+        if 1 in walls:
+            name, seconds = longest
+            print(f"longest scene with 1 job: {name}, {seconds:.0f} s, {seconds / walls[1]:.0%} of the wall time")
         if 1 in walls and 2 in walls:
-            print(f"parallel speedup, 2 jobs over 1: {walls[1] / walls[2]:.2f}x")
+            speedup = walls[1] / walls[2]
+            print(f"parallel speedup, 2 jobs over 1: {speedup:.2f}x (target 1.8x: "
+                  f"{'met' if speedup >= 1.8 else 'NOT met'}; {os.cpu_count()} cores)")
+            # One job already runs Manim's encoder threads beside its drawing; with the same
+            # CPU work, 2 jobs on 2 cores cannot beat 2 x (1-job wall) / (2-job CPU).
+            if os.cpu_count() == 2:
+                print(f"ceiling on 2 cores for this work: {2 * walls[1] / cpus[2]:.2f}x")
         last = 2 if 2 in walls else args.jobs[-1]
         print(f"{args.quality}-quality real-time factor with {last} jobs: {walls[last] / duration:.2f}")
 

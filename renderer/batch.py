@@ -17,6 +17,7 @@ job file's line number; the other jobs go on. Workers run one task at a time
 import logging
 import os
 import sys
+import tempfile
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
@@ -105,6 +106,40 @@ class ClipCache:
 
     def put(self, trace_digest, job, scene, clip, cues):
         """Keep a clip just rendered (its bytes, as scene_clip returned them)."""
+
+
+class SharedClipCache(ClipCache):
+    """The clip cache of `video` and `slides` (renderer/cache.py), on the client's machine: a
+    clip is keyed as `video` keys it, so a batch reuses what a video rendered, and the other
+    way round (same trace bytes, scene, options, quality and fps)."""
+
+    def __init__(self, clips):
+        self.clips = clips  # a cache.ClipCache
+
+    def key(self, trace_digest, job, scene):
+        from renderer.cache import clip_key
+        from renderer.presets import quality_preset
+        from renderer.workers import RenderTask
+        from scenes import catalog
+
+        task = RenderTask(index=0, scene=catalog.get(scene), trace_path="", options=job.options,
+                          quality=quality_preset(job.quality, job.fps), out="")
+        return clip_key(task, trace_digest)
+
+    def get(self, trace_digest, job, scene):
+        found = self.clips.lookup(self.key(trace_digest, job, scene))
+        try:  # read at once: another render may evict the entry
+            return (found["clip"].read_bytes(), found["cues"].read_bytes()) if found else None
+        except (OSError, KeyError):
+            return None
+
+    def put(self, trace_digest, job, scene, clip, cues):
+        with tempfile.TemporaryDirectory(prefix="gpt2-explainer-keep-") as work:
+            files = {"clip": os.path.join(work, "clip.mp4"), "cues": os.path.join(work, "clip.cues.json")}
+            for role, data in (("clip", clip), ("cues", cues)):
+                with open(files[role], "wb") as file:
+                    file.write(data)
+            self.clips.store(self.key(trace_digest, job, scene), files)
 
 
 def run_batch(jobs, client, progress=None, cache=None, report=None):
@@ -267,10 +302,10 @@ class BatchProgress:
         self.bar.close()
 
 
-def render_batch(jobs, scheduler=None, workers=None):
+def render_batch(jobs, scheduler=None, workers=None, clips=None):
     """Render `jobs` on the embedded cluster (`workers` processes; None: one per usable core, never
-    more than there are scenes) or on the Dask scheduler at `scheduler`. Prints one line per job;
-    returns the BatchResult."""
+    more than there are scenes) or on the Dask scheduler at `scheduler`, reusing and keeping clips
+    in `clips` (a cache.ClipCache, or None). Prints one line per job; returns the BatchResult."""
     from renderer.pipeline import interrupt_on_sigterm
     from renderer.workers import usable_cores
 
@@ -283,7 +318,8 @@ def render_batch(jobs, scheduler=None, workers=None):
     with interrupt_on_sigterm(), dask_client(scheduler, workers) as client:
         progress = BatchProgress(total)
         try:
-            result = run_batch(jobs, client, progress, report=progress.report)
+            result = run_batch(jobs, client, progress, cache=SharedClipCache(clips) if clips else None,
+                               report=progress.report)
         finally:
             progress.close()
     return result

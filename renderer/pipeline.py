@@ -2,18 +2,22 @@
 
 Everything is written inside a private work directory beside the output; files move to
 their final names only once all of them are complete, and what killed runs left in the
-same place is swept first (see files.py). SIGTERM is handled like Ctrl-C, so the cleanup
-runs either way.
+same place is swept first (see files.py). A clip comes from the clip cache when nothing
+that shapes it has changed (cache.py); the others are rendered longest first (balance.py).
+SIGTERM is handled like Ctrl-C, so the cleanup runs either way.
 """
 
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 
 import click
 
+from renderer.balance import longest_first, timing_key
 from renderer.beats import beat_cues, beats_directory, load_beats
+from renderer.cache import clip_files, clip_key, file_digest
 from renderer.captions import caption_clips_and_video, cues_path, load_cues, write_caption_files
 from renderer.files import clip_name, private_directory, publish, publish_clips, sweep_stale_work
 from renderer.formats import MP4
@@ -42,38 +46,30 @@ def interrupt_on_sigterm():
 
 
 def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips_dir, captions=True,
-                 clip_format=MP4, beats=False):
+                 clip_format=MP4, beats=False, cache=None):
     """Render every scene in worker processes, join the clips, then put the files in place.
 
     `recorded` is the Trace (saved for the workers unless `trace_file` already holds it),
     `infos` the catalog entries in video order, `options` the keyword arguments of
     scenes.base.SceneOptions, `jobs` the most worker processes (None: one per core; never
-    more than scenes). Everything is written inside a private work directory beside `out`;
-    the clips and the video are moved to their final names (atomically) only once all of
-    them are complete; with `captions`, each with its caption files (.srt and .vtt, see
-    captions.py). Raises workers.SceneFailed if a scene fails. Returns the published clip
-    paths (with their caption files) and the video's caption files. `clip_format` (formats.ClipFormat)
-    is the clips' and the video's format; with `beats`, every beat of every scene is published
-    among the clips too, as its own clip (02_tokens.01_text.mp4, see beats.py).
+    more than scenes). `clip_format` (formats.ClipFormat) is the clips' and the video's format;
+    with `beats`, every beat of every scene is published among the clips too, as its own clip
+    (02_tokens.01_text.mp4, see beats.py). With `cache` (a cache.ClipCache), a clip whose key
+    is there is copied from it rather than rendered, and every clip rendered is stored. The
+    scenes to render are handed out longest first (balance.py). Everything is written inside
+    a private work directory beside `out`; the clips and the video are moved to their final
+    names (atomically) only once all of them are complete; with `captions`, each with its
+    caption files (.srt and .vtt, see captions.py). Raises workers.SceneFailed if a scene
+    fails. Returns the published clip paths (with their caption files) and the video's caption files.
     """
-    jobs = min(jobs or usable_cores(), len(infos))
     parent = os.path.dirname(os.path.abspath(out))
     sweep_stale_work(parent)
     with private_directory(parent) as work, interrupt_on_sigterm():
         if trace_file is None:  # workers read the trace from a file: plain tensors, no pickle
             trace_file = os.path.join(work, "trace.safetensors")
             recorded.save(trace_file)
-        tasks = [RenderTask(index=position, scene=info, trace_path=os.path.abspath(trace_file),
-                            options=options, quality=quality, clip_format=clip_format, beats=beats,
-                            out=os.path.join(work, clip_name(position, info.name, clip_format.extension)))
-                 for position, info in enumerate(infos, start=1)]
-        click.echo(f"Rendering {len(tasks)} scene{'s' * (len(tasks) > 1)} at {quality.label} "
-                   f"with {jobs} worker process{'es' * (jobs > 1)}", err=True)
-        progress = Progress(len(tasks), jobs)
-        try:
-            render_in_parallel(tasks, jobs, progress.report)
-        finally:
-            progress.close()
+        tasks = scene_tasks(infos, trace_file, options, quality, work, clip_format, beats)
+        render_tasks(tasks, trace_file, quality, jobs, cache)
         finished = [task.out for task in tasks]
         joined = join_clips(finished, os.path.join(work, "video" + clip_format.extension), clip_format.codec_tag)
         clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
@@ -96,6 +92,60 @@ def beat_clips_and_captions(clips, captions):
             if captions:
                 files += write_caption_files(beat_cues(cues, beat), beat.file)
     return files
+
+
+def scene_tasks(infos, trace_file, options, quality, work, clip_format=MP4, beats=False):
+    """One RenderTask per catalog entry of `infos`, its clip named by its place in the video."""
+    return [RenderTask(index=position, scene=info, trace_path=os.path.abspath(trace_file),
+                       options=options, quality=quality, clip_format=clip_format, beats=beats,
+                       out=os.path.join(work, clip_name(position, info.name, clip_format.extension)))
+            for position, info in enumerate(infos, start=1)]
+
+
+def render_tasks(tasks, trace_file, quality, jobs, cache):
+    """Every task's files in place: copied from `cache` (a cache.ClipCache, or None) where its
+    key is there, the rest rendered in workers (render_scenes)."""
+    keys = {}  # task index -> cache key
+    if cache is not None:
+        digest = file_digest(trace_file)  # once here: the workers never hash the trace
+        keys = {task.index: clip_key(task, digest) for task in tasks}
+    to_render = [task for task in tasks
+                 if cache is None or not cache.fetch(keys[task.index], clip_files(task))]
+    render_scenes(to_render, len(tasks), jobs, quality, cache, keys)
+
+
+def render_scenes(tasks, total, jobs, quality, cache, keys):
+    """Render `tasks` (of a video of `total` scenes; the rest came from `cache`) in workers,
+    longest first, storing each clip in the cache as soon as it is done."""
+    cached = total - len(tasks)
+    if not tasks:
+        click.echo(f"{'All ' * (total > 1)}{total} scene{'s' * (total > 1)} from the cache", err=True)
+        return
+    jobs = min(jobs or usable_cores(), len(tasks))
+    click.echo(f"Rendering {len(tasks)} scene{'s' * (len(tasks) > 1)}{' beat by beat' * tasks[0].beats} at {quality.label} "
+               f"with {jobs} worker process{'es' * (jobs > 1)}"
+               + (f" ({cached} of {total} from the cache)" if cached else ""), err=True)
+    progress = Progress(len(tasks), jobs)
+    started, seconds = {}, {}  # task index -> when it started, how long it took
+
+    def report(event, task):
+        progress.report(event, task)
+        if event == "started":
+            started[task.index] = time.monotonic()
+        elif event == "done":
+            seconds[timing_key(task)] = round(time.monotonic() - started[task.index], 2)
+            if cache is not None:  # at once: a render stopped later still keeps this clip
+                cache.store(keys[task.index], clip_files(task))
+
+    try:
+        render_in_parallel(longest_first(tasks, cache.timings() if cache is not None else {}), jobs, report)
+    finally:
+        progress.close()
+        if cache is not None:
+            cache.remember_timings(seconds)
+            if cache.trouble:  # the render goes on without it, but say why nothing was kept
+                click.echo(f"note: not every clip could be kept in the clip cache {cache.root} "
+                           f"({cache.trouble}); GPT2_EXPLAINER_CACHE names another folder", err=True)
 
 
 def render_last_frame(recorded, info, options, quality, out):

@@ -20,6 +20,7 @@ from renderer.files import DISK_FULL
 from renderer.formats import MP4, ClipFormat
 from renderer.manim_run import render_clip
 from renderer.presets import Quality
+from tracer.errors import UserError  # plain Python: no torch
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def usable_cores():
 
 
 def render_in_parallel(tasks, jobs, report=lambda event, task: None, poll_seconds=0.5):
-    """Render every task's clip with up to `jobs` worker processes, one scene at a time each.
+    """Render every task's clip with up to `jobs` worker processes, one scene at a time each,
+    handed out in the order of `tasks` (the caller puts the longest first: balance.py).
 
     Each worker talks to us through its own pipe, so a worker that dies is seen at once
     (its pipe closes). `report(event, task)` is called with "started" and "done", and
@@ -100,6 +102,8 @@ def render_in_parallel(tasks, jobs, report=lambda event, task: None, poll_second
                     raise SceneFailed(task.scene.name, f"its worker process died ({exit_reason(workers[pipe])})")
                 if outcome == "disk full":  # not the scene's fault: the caller says so in one line
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), details or None)
+                if outcome == "bad input":  # the user's to fix: one line, exit status 2
+                    raise UserError(details)
                 if outcome == "failed":
                     raise SceneFailed(task.scene.name, details.strip().splitlines()[-1], details)
                 report("done", task)
@@ -145,6 +149,9 @@ def worker_main(pipe, parent_pid):
     for task in iter(pipe.recv, None):
         try:
             render_task(task, traces)
+        except UserError as error:  # bad input found only now (a damaged value of a lazily read trace)
+            pipe.send(("bad input", str(error)))
+            return
         except OSError as error:
             full = error.errno in DISK_FULL
             pipe.send(("disk full", error.filename) if full else ("failed", traceback.format_exc()))

@@ -168,3 +168,11 @@ def scene_report(scene_trace, tmp_path_factory):
         return reports[key]
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def private_clip_cache(tmp_path_factory, monkeypatch):
+    """Every test renders with its own empty clip cache (renderer/cache.py), never the user's
+    ~/.cache, and never a clip an earlier test left (a test that renders means to render)."""
+    monkeypatch.setenv("GPT2_EXPLAINER_CACHE", str(tmp_path_factory.mktemp("clip-cache")))
+    monkeypatch.delenv("GPT2_EXPLAINER_CACHE_SIZE", raising=False)

@@ -286,3 +286,38 @@ def test_a_scene_that_raises_fails_its_job_with_the_workers_traceback(tmp_path):
     assert failed.line == 1 and message.startswith("the scene 'no-such-scene' failed: ")
     assert "Traceback" in details and "catalog" in details
     assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.txt"]  # no video, no work folder
+
+
+
+def test_a_batch_run_again_takes_its_clips_from_the_clip_cache(capsys, tmp_path):
+    """`batch` keeps every clip it renders in the user's clip cache (renderer/cache.py, as `video`
+    does) and a second run renders none: each hit marks its entry as used, nothing is added.
+    (A video and a batch of the same prompt share entries only when their traces are the same
+    bytes: a Dask worker runs torch with other thread settings, which may move the last bits.)"""
+    cache = Path(os.environ["GPT2_EXPLAINER_CACHE"])  # this test's own (conftest.py)
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text(PROMPTS[0] + "\n", encoding="utf-8")
+    for run in ("cold", "warm"):
+        (tmp_path / run).mkdir()
+        status, _, err = run_cli(capsys, "batch", str(jobs), *SMALL, "--workers", "1", "--out-dir", str(tmp_path / run))
+        assert status == 0, err
+        if run == "cold":
+            entries = sorted(path for path in cache.iterdir() if len(path.name) == 64)
+            assert len(entries) == 2
+            for entry in entries:  # an hour old: a hit touches it now
+                os.utime(entry, (time.time() - 3600, time.time() - 3600))
+    assert sorted(path for path in cache.iterdir() if len(path.name) == 64) == entries  # nothing new
+    assert all(time.time() - entry.stat().st_mtime < 600 for entry in entries)  # both were hits
+    for name in ("01_title.mp4", "02_tokens.mp4"):
+        assert (tmp_path / "warm" / PROMPTS[0].lower() / "clips" / name).read_bytes() == \
+            (tmp_path / "cold" / PROMPTS[0].lower() / "clips" / name).read_bytes()
+
+
+def test_no_cache_leaves_the_clip_cache_alone(capsys, tmp_path):
+    cache = Path(os.environ["GPT2_EXPLAINER_CACHE"])
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text(PROMPTS[1] + "\n", encoding="utf-8")
+    status, _, err = run_cli(capsys, "batch", str(jobs), *SMALL, "--workers", "1", "--no-cache",
+                             "--out-dir", str(tmp_path))
+    assert status == 0, err
+    assert not cache.exists() or not [path for path in cache.iterdir() if len(path.name) == 64]

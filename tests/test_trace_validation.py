@@ -157,6 +157,20 @@ def test_a_damaged_value_is_refused_in_one_line_when_read(saved, tmp_path, capsy
     assert not (tmp_path / "s.png").exists()
 
 
+def test_a_damaged_value_found_while_rendering_a_video_is_bad_input(saved, tmp_path, capsys):
+    """The worker that reads it reports it as the user's to fix: one line, exit 2, no video."""
+    change, _, (scene, *options), words = READ_DAMAGES[next(iter(READ_DAMAGES))]
+    path = damaged(saved, tmp_path, change)
+    out = tmp_path / "v.mp4"
+    status, _, stderr = run_cli(capsys, "video", "--scenes", scene, *options, "--trace", str(path),
+                                "--quality", "low", "--no-cache", "--out", str(out))
+    assert status == 2
+    started, *error = stderr.splitlines()  # the progress line, then the refusal
+    assert started.startswith("Rendering 1 scene")
+    assert_one_line_error("\n".join(error), words)
+    assert not out.exists() and not (tmp_path / "v").exists()
+
+
 def test_what_a_trace_may_hold(saved, tmp_path):
     """The scores' masked future is -inf by design; a tensor nothing reads is left alone; the logit
     lens (another branch's tensors) is checked when present."""
