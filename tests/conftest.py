@@ -1,6 +1,8 @@
 """Fixtures: checkpoints the tests build (real GPT2LMHeadModels with random weights: the hub
 is out of reach), traces of them, and scene reports (each scene rendered once per trace)."""
 
+import os
+
 import pytest
 
 from tracer.testing import GPT2_SMALL_SHAPE, build_random_checkpoint, byte_tokenizer, real_gpt2_tokenizer
@@ -168,6 +170,19 @@ def scene_report(scene_trace, tmp_path_factory):
         return reports[key]
 
     return get
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_clip_cache(tmp_path_factory):
+    """Fixtures wider than a test (a module's decks, a session's traces) render before any
+    test's own cache is set: they share this one, never the user's ~/.cache."""
+    previous = os.environ.get("GPT2_EXPLAINER_CACHE")
+    os.environ["GPT2_EXPLAINER_CACHE"] = str(tmp_path_factory.mktemp("session-clip-cache"))
+    yield
+    if previous is None:
+        del os.environ["GPT2_EXPLAINER_CACHE"]
+    else:
+        os.environ["GPT2_EXPLAINER_CACHE"] = previous
 
 
 @pytest.fixture(autouse=True)

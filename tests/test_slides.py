@@ -49,8 +49,10 @@ def test_the_command_says_what_it_wrote(decks):
     folder, results = decks
     for kind, result in results.items():
         assert f"Wrote {folder / ('deck.' + kind)}: a title slide and 6 beat slides from 2 scenes" in result.stdout
-        assert "Rendering 2 scenes beat by beat at low (854x480, 15 fps)" in result.stderr
         assert "Traceback" not in result.stderr
+    assert "Rendering 2 scenes beat by beat at low (854x480, 15 fps)" in results["pptx"].stderr
+    # the second deck of the same scenes takes them, with their beats, from the clip cache
+    assert results["html"].stderr.splitlines() == ["All 2 scenes from the cache"]
     assert sorted(os.listdir(folder)) == ["deck.html", "deck.pptx"]  # nothing else left beside them
 
 
@@ -257,13 +259,13 @@ def test_a_deck_interrupted_while_written_leaves_nothing(capsys, nano_sort_trace
 
 
 def test_a_failed_scene_exits_with_status_1_and_no_deck(capsys, nano_sort_trace_file, tmp_path, monkeypatch):
-    from renderer import slides
+    from renderer import pipeline
     from renderer.workers import SceneFailed
 
     def failing(*args, **kwargs):
         raise SceneFailed("tokens", "RuntimeError: broken", "Traceback (most recent call last):\n  ...\n")
 
-    monkeypatch.setattr(slides, "render_in_parallel", failing)
+    monkeypatch.setattr(pipeline, "render_in_parallel", failing)
     status, _, stderr = run_cli(capsys, "slides", "--trace", str(nano_sort_trace_file), "--to", "html",
                                 "--out", str(tmp_path / "deck.html"))
     assert status == 1
