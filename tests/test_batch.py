@@ -293,7 +293,7 @@ def test_a_batch_run_again_takes_its_clips_from_the_clip_cache(capsys, tmp_path)
     """`batch` keeps every clip it renders in the user's clip cache (renderer/cache.py, as `video`
     does) and a second run renders none: each hit marks its entry as used, nothing is added.
     (A video and a batch of the same prompt share entries only when their traces are the same
-    bytes: a Dask worker runs torch with other thread settings, which may move the last bits.)"""
+    bytes: Dask starts its workers with OMP_NUM_THREADS=1, and torch with one thread may round differently.)"""
     cache = Path(os.environ["GPT2_EXPLAINER_CACHE"])  # this test's own (conftest.py)
     jobs = tmp_path / "jobs.txt"
     jobs.write_text(PROMPTS[0] + "\n", encoding="utf-8")
