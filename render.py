@@ -186,12 +186,12 @@ def prepare_render(ctx, infos, suffix, default_suffix=None, clips=False):
     out = output_path(out, prompt if saved is None else saved.prompt, suffix, default_suffix)
     clips_dir = clips_directory(out) if clips else None
     if saved is not None:
-        check_layer_head(saved, layer, head)
+        saved.check_layer_head(layer, head)
     from renderer.preflight import check_can_render
 
     check_can_render(infos, given["language"])
     recorded = saved or run_tracer(prompt, **{name: given[name] for name in MODEL_OPTION_NAMES})[1]
-    check_layer_head(recorded, layer, head)
+    recorded.check_layer_head(layer, head)
     return recorded, out, clips_dir
 
 
@@ -210,15 +210,6 @@ def load_saved_trace(ctx, trace_file):
     from tracer.trace import Trace
 
     return Trace.load(trace_file)
-
-
-def check_layer_head(recorded, layer, head):
-    """The upper bounds of --layer and --head, which depend on the model (IntRange refuses negatives)."""
-    for flag, value, count, what in (("--layer", layer, recorded.n_layers, "layers"),
-                                     ("--head", head, recorded.n_heads, "heads")):
-        if value is not None and value >= count:
-            raise UserError(f"{flag} {value} is out of range: {recorded.model} has {count} {what}, "
-                             f"numbered 0 to {count - 1}")
 
 
 # -- commands -------------------------------------------------------------------------

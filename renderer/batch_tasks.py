@@ -54,7 +54,7 @@ def trace_bytes(prompt, model, generate, temperature, top_k, top_p, seed, layer=
                 _models.clear()  # one model held at a time: a worker may trace gpt2-xl next
                 _models[model] = load_model(model)
             recorded = trace_prompt(_models[model], prompt, generate=generate, sampling=sampling)
-        check_layer_head(recorded, layer, head)
+        recorded.check_layer_head(layer, head, flags=("layer", "head"))  # a job file's columns
         with tempfile.TemporaryDirectory(prefix="gpt2-explainer-trace-") as work:
             path = os.path.join(work, "trace.safetensors")
             recorded.save(path)
@@ -64,15 +64,6 @@ def trace_bytes(prompt, model, generate, temperature, top_k, top_p, seed, layer=
         raise
     except Exception as error:
         raise TaskFailed(f"tracing failed: {first_line(error)}", traceback.format_exc()) from None
-
-
-def check_layer_head(recorded, layer, head):
-    """--layer and --head within the model (their upper bounds are known only once it is loaded)."""
-    for name, value, count, what in (("layer", layer, recorded.n_layers, "layers"),
-                                     ("head", head, recorded.n_heads, "heads")):
-        if value is not None and value >= count:
-            raise UserError(f"{name} {value} is out of range: {recorded.model} has {count} {what}, "
-                            f"numbered 0 to {count - 1}")
 
 
 def digest(data):

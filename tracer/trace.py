@@ -275,6 +275,16 @@ class Trace:
         if isinstance(self.activations, TensorFile):
             self.activations.forget()
 
+    def check_layer_head(self, layer, head, flags=("--layer", "--head")):
+        """Raise UserError unless `layer` and `head` (None: not chosen) are within this model:
+        their upper bounds are known only once it is loaded. `flags` name them in the message
+        (the options, or a job file's columns)."""
+        for flag, value, count, what in ((flags[0], layer, self.n_layers, "layers"),
+                                         (flags[1], head, self.n_heads, "heads")):
+            if value is not None and value >= count:
+                raise UserError(f"{flag} {value} is out of range: {self.model} has {count} {what}, "
+                                f"numbered 0 to {count - 1}")
+
     # -- text ------------------------------------------------------------------------
 
     def token_text(self, index):
