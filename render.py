@@ -152,6 +152,14 @@ cache_option = click.option(
          "$GPT2_EXPLAINER_CACHE_SIZE, default 2G). --no-cache renders every scene and writes no cache.")
 
 
+def user_clip_cache(wanted):
+    """The clip cache for --cache (None for --no-cache, or a size of 0); a bad size is bad
+    input, refused before any work."""
+    from renderer.cache import clip_cache_from_environment
+
+    return clip_cache_from_environment() if wanted else None
+
+
 # -- before any work: the Trace, and the checks that need it ------------------------------
 
 def run_tracer(prompt, model, generate, temperature, top_k, top_p, seed):
@@ -316,10 +324,8 @@ def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparen
     """
     from scenes import catalog
 
-    from renderer.cache import clip_cache_from_environment
-
     infos = scene_list or list(catalog.CATALOG)
-    clip_cache = clip_cache_from_environment() if cache else None  # a bad size: refused before any work
+    clip_cache = user_clip_cache(cache)
     chosen = ClipFormat(clip_format or format_of(shared["out"]), transparent)
     recorded, out, clips_dir = prepare_render(ctx, infos, chosen.extension, clips=True)
 
@@ -389,9 +395,7 @@ def slides(ctx, kind, scene_list, quality, fps, jobs, cache, **shared):
         from renderer.decks.html import reveal_dist
 
         reveal_dist()  # before any work: one line naming the fix
-    from renderer.cache import clip_cache_from_environment
-
-    clip_cache = clip_cache_from_environment() if cache else None  # a bad size: refused before any work
+    clip_cache = user_clip_cache(cache)
     infos = scene_list or list(catalog.CATALOG)
     recorded, out, _ = prepare_render(ctx, infos, "." + kind)
 
@@ -457,7 +461,6 @@ def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
     status is 1 if any failed.
     """
     from renderer.batch import exit_status, render_batch
-    from renderer.cache import clip_cache_from_environment
     from renderer.jobs import read_jobs
     from renderer.preflight import check_can_render
     from scenes import catalog
@@ -466,7 +469,7 @@ def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
         raise UserError("--workers sizes the embedded cluster; with --scheduler the cluster has its own workers")
     if not os.path.isdir(out_dir):
         raise UserError(f"--out-dir {out_dir} is not a directory")
-    clip_cache = clip_cache_from_environment() if cache else None  # a bad size: refused before any work
+    clip_cache = user_clip_cache(cache)
     defaults["lang"] = defaults.pop("language")
     defaults["scenes"] = [info.name for info in scene_list or catalog.CATALOG]
     jobs = read_jobs(job_file, defaults, out_dir)

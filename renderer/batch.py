@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import click
 
 from renderer.batch_tasks import TaskFailed, digest, scene_clip, trace_bytes
-from renderer.captions import caption_clips_and_video, cues_path
-from renderer.files import clip_name, private_directory, publish, publish_clips, sweep_stale_work
-from renderer.video import join_clips
+from renderer.captions import cues_path
+from renderer.files import clip_name, private_directory, sweep_stale_work
+from renderer.pipeline import publish_video
 from tracer.errors import UserError, first_line
 
 
@@ -253,15 +253,9 @@ def fail_job(run, future, client, pending, progress):
 
 
 def finish_job(run):
-    """Join the job's clips, write its captions, and publish them all atomically (as pipeline.render_video does)."""
-    job = run.job
+    """Join the job's clips, write its captions, and publish them all atomically, as `video` does."""
     finished = [run.clips[position] for position in sorted(run.clips)]
-    joined = join_clips(finished, os.path.join(run.work, "video.mp4"))
-    clip_captions, video_captions = caption_clips_and_video(finished, joined) if job.captions else ([], [])
-    publish_clips(finished + clip_captions, job.clips_dir)
-    for path in video_captions:
-        publish(path, os.path.splitext(job.out)[0] + os.path.splitext(path)[1])
-    publish(joined, job.out)
+    publish_video(finished, run.work, run.job.out, run.job.clips_dir, run.job.captions)
 
 
 # -- what the person at the terminal sees ------------------------------------------------

@@ -75,11 +75,9 @@ def scene_clip(trace, position, scene, options, quality, fps=None):
     """Render one scene of the trace whose .safetensors bytes are `trace`; returns
     (the MP4 clip's bytes, its caption cues as JSON bytes). Everything is written in a
     private temporary directory of this worker, removed on the way out."""
-    from renderer.manim_run import render_clip
     from renderer.presets import quality_preset
+    from renderer.workers import RenderTask, quiet_tqdm_lock, render_task
     from scenes import catalog
-    from scenes.base import SceneOptions
-    from tracer.trace import Trace
 
     quiet_tqdm_lock()
     try:
@@ -87,19 +85,12 @@ def scene_clip(trace, position, scene, options, quality, fps=None):
             trace_path = os.path.join(work, "trace.safetensors")
             with open(trace_path, "wb") as file:
                 file.write(trace)
-            scene_class = catalog.get(scene).load().bind(Trace.load(trace_path), SceneOptions(**options))
             clip = os.path.join(work, clip_name(position, scene))
-            with _one_render:
-                render_clip(scene_class, clip, quality_preset(quality, fps), cues_out=cues_path(clip))
+            task = RenderTask(index=position, scene=catalog.get(scene), trace_path=trace_path, options=options,
+                              quality=quality_preset(quality, fps), out=clip)
+            with _one_render:  # as a `video` worker renders it
+                render_task(task, traces={})
             with open(clip, "rb") as video, open(cues_path(clip), "rb") as cues:
                 return video.read(), cues.read()
     except Exception as error:
         raise TaskFailed(f"the scene {scene!r} failed: {first_line(error)}", traceback.format_exc()) from None
-
-
-def quiet_tqdm_lock():
-    """Manim makes a (hidden) tqdm bar per animation, and tqdm's default lock is a multiprocessing
-    semaphore, which a worker killed while holding it leaks (see workers.py). A thread lock will do."""
-    from tqdm import tqdm
-
-    tqdm.set_lock(threading.RLock())

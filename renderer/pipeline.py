@@ -70,14 +70,20 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
             recorded.save(trace_file)
         tasks = scene_tasks(infos, trace_file, options, quality, work, clip_format, beats)
         render_tasks(tasks, trace_file, quality, jobs, cache)
-        finished = [task.out for task in tasks]
-        joined = join_clips(finished, os.path.join(work, "video" + clip_format.extension), clip_format.codec_tag)
-        clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
-        beat_clips = beat_clips_and_captions(finished, captions) if beats else []
-        clips = publish_clips(finished + beat_clips + clip_captions, clips_dir)
-        video_captions = [publish(path, os.path.splitext(out)[0] + os.path.splitext(path)[1])
-                          for path in video_captions]
-        publish(joined, out)
+        return publish_video([task.out for task in tasks], work, out, clips_dir, captions, clip_format, beats)
+
+
+def publish_video(finished, work, out, clips_dir, captions=True, clip_format=MP4, beats=False):
+    """Join the clips `finished` (in video order, in the work directory `work`) into the video,
+    write the caption files when `captions`, then move video, clips (with their beats when
+    `beats`) and captions to their final names. Returns (clip paths, the video's caption files)."""
+    joined = join_clips(finished, os.path.join(work, "video" + clip_format.extension), clip_format.codec_tag)
+    clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
+    beat_clips = beat_clips_and_captions(finished, captions) if beats else []
+    clips = publish_clips(finished + beat_clips + clip_captions, clips_dir)
+    video_captions = [publish(path, os.path.splitext(out)[0] + os.path.splitext(path)[1])
+                      for path in video_captions]
+    publish(joined, out)
     return clips, video_captions
 
 

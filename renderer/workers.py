@@ -139,12 +139,7 @@ def worker_main(pipe, parent_pid):
     # Ctrl-C reaches the whole process group; the parent decides what stops, and kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_when_orphaned(parent_pid)
-    # Manim builds a (hidden) tqdm bar per animation, and tqdm's default lock is a
-    # multiprocessing semaphore: a worker killed while holding one makes Python's resource
-    # tracker warn about a leak. Nothing here shares a terminal bar; a thread lock will do.
-    from tqdm import tqdm
-
-    tqdm.set_lock(threading.RLock())
+    quiet_tqdm_lock()
     traces = {}  # path -> Trace: a worker loads each trace file once
     for task in iter(pipe.recv, None):
         try:
@@ -160,6 +155,15 @@ def worker_main(pipe, parent_pid):
             pipe.send(("failed", traceback.format_exc()))
             return
         pipe.send(("done", ""))
+
+
+def quiet_tqdm_lock():
+    """Manim builds a (hidden) tqdm bar per animation, and tqdm's default lock is a
+    multiprocessing semaphore: a worker killed while holding one makes Python's resource
+    tracker warn about a leak. Nothing here shares a terminal bar; a thread lock will do."""
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
 
 
 def render_task(task, traces):
