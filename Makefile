@@ -29,3 +29,4 @@ bench: setup
 	$(PYTHON) benchmarks/trace_overhead.py
 	$(PYTHON) benchmarks/render_video.py
 	$(PYTHON) benchmarks/clip_formats.py
+	$(PYTHON) benchmarks/encoder_threads.py

@@ -5,17 +5,19 @@ quality (854x480, 15 fps). The trace is made once and saved; each render then ru
 `render.py video --trace ... --no-cache` in a subprocess, as a user would, so the wall
 time covers starting the workers, rendering every scene (none from the clip cache),
 joining the clips and writing the files. The scenes are handed out longest first
-(renderer/balance.py).
+(renderer/balance.py). The machine is shared and noisy, so the renders run in rounds
+(--repeat, default 3), each round every --jobs setting back to back; the speedup is the
+median of the rounds' own ratios, and each wall time the median over the rounds.
 
 Prints the video's duration, each wall time, the real-time factor (render time / video
 duration; below 1 renders faster than it plays) and the parallel speedup of 2 jobs over 1
 (the target: at least 1.8x), with the longest scene's share of the one-job time (above
 1/2 it alone would bound the 2-job wall time) and the CPU time each render used: one job
-already keeps more than one core busy part of the time (Manim encodes in threads beside
+already keeps more than one core busy part of the time (Manim encodes in a thread beside
 the drawing), which bounds what a second job can add on 2 cores. Last line: the low-quality real-time
 factor with 2 jobs. Timings are noisy on a shared machine.
 
-    .venv/bin/python benchmarks/render_video.py [--quality low] [--jobs 1 2] [--scenes a,b,...]
+    .venv/bin/python benchmarks/render_video.py [--quality low] [--jobs 1 2] [--scenes a,b,...] [--repeat 3]
 """
 
 import argparse
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from statistics import median
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +73,7 @@ def main():
     parser.add_argument("--quality", default="low", choices=list(QUALITIES))
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--scenes", default=",".join(catalog.names()), help="a smaller run, to check the script")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each renders every --jobs setting once")
     args = parser.parse_args()
     args.jobs = list(dict.fromkeys(args.jobs))  # each setting once
 
@@ -81,33 +85,44 @@ def main():
               f"quality {QUALITIES[args.quality].label}; {os.cpu_count()} CPU cores")
         print(f"trace (load the model, run it, save): {seconds:.1f} s")
 
-        walls, durations, cpus = {}, {}, {}
-        for jobs in args.jobs:
-            out = os.path.join(directory, f"jobs{jobs}.mp4")
-            command = ("video", "--trace", trace, "--quality", args.quality, "--jobs", str(jobs),
-                       "--scenes", args.scenes, "--no-cache", "--out", out)
-            walls[jobs], stderr = run(*command)
-            cpus[jobs] = CPU[command]
-            durations[jobs] = video_info(out).duration
-            if jobs == 1:
-                longest = longest_scene(stderr)
-        duration = durations[args.jobs[0]]
-        assert all(abs(d - duration) < 0.01 for d in durations.values()), durations  # the same video each time
+        rounds = []  # per round: jobs -> (wall, CPU seconds)
+        durations, longest = set(), None
+        for number in range(1, args.repeat + 1):  # each round renders every setting, back to back
+            measured = {}
+            for jobs in args.jobs:
+                out = os.path.join(directory, f"jobs{jobs}.mp4")
+                command = ("video", "--trace", trace, "--quality", args.quality, "--jobs", str(jobs),
+                           "--scenes", args.scenes, "--no-cache", "--out", out)
+                wall, stderr = run(*command)
+                measured[jobs] = wall, CPU[command]
+                durations.add(round(video_info(out).duration, 2))
+                if jobs == 1 and longest is None:
+                    longest = longest_scene(stderr)
+            rounds.append(measured)
+            print(f"round {number}: " + ", ".join(f"jobs {jobs} {wall:.1f} s" for jobs, (wall, _) in measured.items())
+                  + (f", speedup {measured[1][0] / measured[2][0]:.2f}x" if {1, 2} <= set(measured) else ""))
+        assert len(durations) == 1, durations  # the same video each time
+        duration = durations.pop()
         print(f"video duration: {duration:.1f} s")
+        walls = {jobs: median(r[jobs][0] for r in rounds) for jobs in args.jobs}
         for jobs in args.jobs:
-            print(f"jobs {jobs}: wall {walls[jobs]:.1f} s, real-time factor {walls[jobs] / duration:.2f}, "
-                  f"CPU {cpus[jobs]:.1f} s ({cpus[jobs] / walls[jobs]:.2f} cores busy on average)")
-        if 1 in walls:
+            cpu = median(r[jobs][1] for r in rounds)
+            print(f"jobs {jobs}: wall {walls[jobs]:.1f} s (median of {len(rounds)}), real-time factor "
+                  f"{walls[jobs] / duration:.2f}, CPU {cpu:.1f} s ({cpu / walls[jobs]:.2f} cores busy on average)")
+        if longest is not None:
             name, seconds = longest
-            print(f"longest scene with 1 job: {name}, {seconds:.0f} s, {seconds / walls[1]:.0%} of the wall time")
+            print(f"longest scene with 1 job: {name}, {seconds:.0f} s, {seconds / rounds[0][1][0]:.0%} of the wall time")
         if 1 in walls and 2 in walls:
-            speedup = walls[1] / walls[2]
-            print(f"parallel speedup, 2 jobs over 1: {speedup:.2f}x (target 1.8x: "
+            speedups = [r[1][0] / r[2][0] for r in rounds]
+            speedup = median(speedups)
+            print(f"parallel speedup, 2 jobs over 1: {speedup:.2f}x, the median of {len(rounds)} rounds "
+                  f"({', '.join(f'{s:.2f}' for s in speedups)}) (target 1.8x: "
                   f"{'met' if speedup >= 1.8 else 'NOT met'}; {os.cpu_count()} cores)")
-            # One job already runs Manim's encoder threads beside its drawing; with the same
+            # One job already runs Manim's encoder thread beside its drawing; with the same
             # CPU work, 2 jobs on 2 cores cannot beat 2 x (1-job wall) / (2-job CPU).
             if os.cpu_count() == 2:
-                print(f"ceiling on 2 cores for this work: {2 * walls[1] / cpus[2]:.2f}x")
+                ceiling = median(2 * r[1][0] / r[2][1] for r in rounds)
+                print(f"ceiling on 2 cores for this work: {ceiling:.2f}x")
         last = 2 if 2 in walls else args.jobs[-1]
         print(f"{args.quality}-quality real-time factor with {last} jobs: {walls[last] / duration:.2f}")
 
