@@ -46,7 +46,8 @@ def main():
         trace = os.path.join(directory, "sort.safetensors")
         run("trace", "--model", "nano-sort", "--prompt", "CBABBC", "--generate", "6", "--temperature", "0",
             "--out", trace)
-        common = ["--trace", trace, "--scenes", args.scenes, "--quality", args.quality]
+        # --no-cache: every render is timed as rendered, never copied from an earlier run's clips
+        common = ["--trace", trace, "--scenes", args.scenes, "--quality", args.quality, "--no-cache"]
         print(f"scenes {args.scenes} at {args.quality}, {len(args.scenes.split(','))} worker processes")
         print(f"{'':32} {'seconds':>8} {'x mp4':>6} {'MB':>8} {'x mp4':>6}")
         base = None

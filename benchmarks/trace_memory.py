@@ -190,7 +190,8 @@ def main():
               f"{'holds' if holds else 'DOES NOT HOLD'}")
 
         if not args.no_video:
-            video = ["video", "--trace", trace_path, "--quality", "low", "--out", os.path.join(directory, "v.mp4")]
+            video = ["video", "--trace", trace_path, "--quality", "low", "--no-cache",  # render, not copy
+                     "--out", os.path.join(directory, "v.mp4")]
             if args.video_scenes:
                 video += ["--scenes", args.video_scenes]
             if args.jobs:

@@ -142,7 +142,6 @@ def worker_main(pipe, parent_pid):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_when_orphaned(parent_pid)
     quiet_tqdm_lock()
-    keep_freed_frames()
     traces = {}  # path -> Trace: a worker loads each trace file once
     for task in iter(pipe.recv, None):
         try:
@@ -170,23 +169,25 @@ def exit_at_once():
     os._exit(0)
 
 
-def keep_freed_frames():
+def keep_freed_frames(quality):
     """Keep the memory of one frame for the next. Each frame Manim allocates and frees a few
     picture-sized buffers (1.6 MB at 480p); glibc gives such blocks back to the kernel and
     then takes fresh zeroed pages for the next frame: 2.5 million page faults, 6-7 s of system
     time in a 45 s render at low quality. With higher thresholds (glibc's mallopt; a no-op
-    elsewhere) they stay in the heap, which keeps at most HEAP_SLACK of freed memory."""
+    elsewhere) blocks up to a few frames in size come from the heap, which keeps up to
+    HEAP_SLACK of freed memory; larger ones (a long trace's tensors) are still handed back."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc
         return
-    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    frame_bytes = quality.width * quality.height * 4  # RGBA
+    mallopt(M_MMAP_THRESHOLD, min(max(2 * frame_bytes, 8 * 2**20), MMAP_THRESHOLD_MAX))
     mallopt(M_TRIM_THRESHOLD, HEAP_SLACK)
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-MMAP_THRESHOLD = 32 * 2**20  # glibc's largest: a 1080p frame (8 MB) comes from the heap
-HEAP_SLACK = 64 * 2**20
+MMAP_THRESHOLD_MAX = 32 * 2**20  # glibc's largest (a 4K frame, 33 MB, is mapped on its own)
+HEAP_SLACK = 64 * 2**20  # measured: 16 MB still faulted half as often as glibc's default
 
 
 def quiet_tqdm_lock():
@@ -202,6 +203,7 @@ def render_task(task, traces):
     from scenes.base import SceneOptions
     from tracer.trace import Trace
 
+    keep_freed_frames(task.quality)
     if task.trace_path not in traces:
         traces[task.trace_path] = Trace.load(task.trace_path)
     scene_class = task.scene.load().bind(traces[task.trace_path], SceneOptions(**task.options))

@@ -201,9 +201,10 @@ def test_a_full_disk_in_a_worker_is_reported_as_a_full_disk(nano_sort_trace_file
 FRAME_BUFFERS = """
 import resource, sys
 import numpy as np
+from renderer.presets import quality_preset
 from renderer.workers import keep_freed_frames
 if sys.argv[1] == "kept":
-    keep_freed_frames()
+    keep_freed_frames(quality_preset("low"))
 def page_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 def one_frame():  # a frame's picture-sized buffers, written (so their pages are touched), then freed
