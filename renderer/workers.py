@@ -164,8 +164,11 @@ def exit_at_once():
     """Leave without tearing the interpreter down: after a video's scenes a worker's heap is
     large (Manim's mobjects, the kit's caches) and a clean exit takes over a second, which the
     parent would wait for before it joins the clips. Every clip is closed and reported by now."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a pipe nobody reads: nothing to keep
+            pass
     os._exit(0)
 
 
@@ -174,8 +177,8 @@ def keep_freed_frames(quality):
     picture-sized buffers (1.6 MB at 480p); glibc gives such blocks back to the kernel and
     then takes fresh zeroed pages for the next frame: 2.5 million page faults, 6-7 s of system
     time in a 45 s render at low quality. With higher thresholds (glibc's mallopt; a no-op
-    elsewhere) blocks up to a few frames in size come from the heap, which keeps up to
-    HEAP_SLACK of freed memory; larger ones (a long trace's tensors) are still handed back."""
+    elsewhere) blocks up to two frames in size (at least 8 MB) come from the heap, which keeps
+    up to HEAP_SLACK of freed memory; larger ones (a long trace's tensors) are still handed back."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc
