@@ -16,7 +16,7 @@ class Quality:
     # was the fastest preset measured here that did not bloat the files (see DESIGN.md).
     # One encoder thread: a render runs a worker per core, so x264's frame threads only
     # compete with the other workers, and they cost work of their own. On a video's frames
-    # one thread took 3-19% less CPU than x264's own count and wrote 1-2% smaller files;
+    # one thread took 5-17% less CPU than x264's own count and wrote 1-5% smaller files;
     # it is slower on an idle machine, but a clip encodes in a thread beside the drawing,
     # which takes longer per frame (benchmarks/encoder_threads.py).
     encoder_options: tuple = (("preset", "veryfast"), ("crf", "23"), ("threads", "1"))
