@@ -76,10 +76,9 @@ def scene_clip(trace, position, scene, options, quality, fps=None):
     (the MP4 clip's bytes, its caption cues as JSON bytes). Everything is written in a
     private temporary directory of this worker, removed on the way out."""
     from renderer.presets import quality_preset
-    from renderer.workers import RenderTask, quiet_tqdm_lock, render_task
+    from renderer.workers import RenderTask, render_task
     from scenes import catalog
 
-    quiet_tqdm_lock()
     try:
         with tempfile.TemporaryDirectory(prefix="gpt2-explainer-scene-") as work:
             trace_path = os.path.join(work, "trace.safetensors")

@@ -80,8 +80,9 @@ def render_clip(scene_class, out, quality="low", fps=None, cues_out=None, clip_f
                                            clip_format=clip_format, sections=beats_out is not None)
         cues = scene_cues(scene, scene.renderer.time)
         if cues_out is not None:
-            save_cues(cues, os.path.join(work, "clip.cues.json"))
-            publish(os.path.join(work, "clip.cues.json"), cues_out)
+            saved = os.path.join(work, "clip.cues.json")
+            save_cues(cues, saved)
+            publish(saved, cues_out)
         if beats_out is not None:
             stem = os.path.splitext(os.path.basename(out))[0]
             publish_beats(os.path.join(work, "sections"), "clip", stem, scene_name or stem, cues, clip_format,

@@ -16,11 +16,8 @@ from renderer.pipeline import interrupt_on_sigterm, render_tasks, scene_tasks
 def render_slides(recorded, trace_file, infos, options, quality, jobs, out, kind, cache=None):
     """Render the scenes `infos` of the Trace `recorded` beat by beat and write the deck `out`
     (`kind` "pptx" or "html"); `options` are scenes.base.SceneOptions' keyword arguments.
-    Raises workers.SceneFailed if a scene fails. Returns the Deck written."""
-    from renderer.decks.html import reveal_dist
-
-    if kind == "html":
-        reveal_dist()  # before minutes of rendering: one line naming the fix
+    Raises workers.SceneFailed if a scene fails. Returns the Deck written. (For an HTML deck,
+    render.py has checked that reveal.js is there before any work: decks.html.reveal_dist.)"""
     parent = os.path.dirname(os.path.abspath(out))
     sweep_stale_work(parent)
     with private_directory(parent) as work, interrupt_on_sigterm():

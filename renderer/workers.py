@@ -141,7 +141,6 @@ def worker_main(pipe, parent_pid):
     # Ctrl-C reaches the whole process group; the parent decides what stops, and kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_when_orphaned(parent_pid)
-    quiet_tqdm_lock()
     traces = {}  # path -> Trace: a worker loads each trace file once
     for task in iter(pipe.recv, None):
         try:
@@ -206,6 +205,9 @@ def render_task(task, traces):
     from scenes.base import SceneOptions
     from tracer.trace import Trace
 
+    # What a process that renders needs (both cheap, and set again per task: a Dask worker
+    # runs render_task without worker_main).
+    quiet_tqdm_lock()
     keep_freed_frames(task.quality)
     if task.trace_path not in traces:
         traces[task.trace_path] = Trace.load(task.trace_path)

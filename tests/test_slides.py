@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cli_checks import assert_one_line_error, run_cli
+from cli_checks import assert_one_line_error, make_scene_fail, run_cli
 from renderer.video import video_info
 from scenes.strings import say
 
@@ -259,13 +259,7 @@ def test_a_deck_interrupted_while_written_leaves_nothing(capsys, nano_sort_trace
 
 
 def test_a_failed_scene_exits_with_status_1_and_no_deck(capsys, nano_sort_trace_file, tmp_path, monkeypatch):
-    from renderer import pipeline
-    from renderer.workers import SceneFailed
-
-    def failing(*args, **kwargs):
-        raise SceneFailed("tokens", "RuntimeError: broken", "Traceback (most recent call last):\n  ...\n")
-
-    monkeypatch.setattr(pipeline, "render_in_parallel", failing)
+    make_scene_fail(monkeypatch, "render_in_parallel", "tokens")
     status, _, stderr = run_cli(capsys, "slides", "--trace", str(nano_sort_trace_file), "--to", "html",
                                 "--out", str(tmp_path / "deck.html"))
     assert status == 1

@@ -15,7 +15,7 @@ from PIL import Image
 from scenes import catalog
 from renderer.files import CLIPS_MANIFEST, fingerprint, write_manifest
 from renderer.video import video_info
-from cli_checks import assert_one_line_error, run_cli
+from cli_checks import assert_one_line_error, make_scene_fail, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,13 +120,7 @@ def test_still_writes_the_last_frame(capsys, nano_sort_trace_file, tmp_path, mon
 # -- exit status: 1 for a failed scene, 2 for bad input or a full disk ---------------------
 
 def test_a_failed_scene_exits_with_status_1(capsys, nano_sort_trace_file, tmp_path, monkeypatch):
-    from renderer import pipeline
-    from renderer.workers import SceneFailed
-
-    def failing(*args, **kwargs):
-        raise SceneFailed("title", "RuntimeError: broken", "Traceback (most recent call last):\n  ...\n")
-
-    monkeypatch.setattr(pipeline, "render_video", failing)
+    make_scene_fail(monkeypatch, "render_video", "title")
     status, _, stderr = run_cli(capsys, "video", "--trace", str(nano_sort_trace_file), "--scenes", "title",
                                 "--out", str(tmp_path / "v.mp4"))
     assert status == 1
