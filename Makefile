@@ -1,7 +1,7 @@
 # Two entry points, each running the idempotent set-up first (see setup.sh).
 PYTHON := .venv/bin/python
 
-.PHONY: setup demo test test-tools bench
+.PHONY: setup demo test test-fast test-tools bench
 
 setup:
 	@bash setup.sh
@@ -9,8 +9,14 @@ setup:
 demo: setup
 	$(PYTHON) render.py video --model nano-sort --prompt CBABBC --generate 6 --quality medium --out media/demo.mp4
 
+# The whole suite on every core (pytest-xdist; the tests that read one scene render share a
+# worker, see tests/conftest.py), then the 15 slowest tests, so slow ones stay in sight.
 test: setup test-tools
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n auto --dist loadgroup --durations=15
+
+# The tests that need no Manim render (about a minute): for quick rounds while you work.
+test-fast: setup
+	$(PYTHON) -m pytest -q -n auto --dist loadgroup -m "not render"
 
 # Tools only the tests use: LibreOffice Impress opens the PPTX decks (tests/test_slides.py;
 # without it that check is skipped, saying why). Installed as root through apt-get when

@@ -7,6 +7,49 @@ import pytest
 
 from tracer.testing import GPT2_SMALL_SHAPE, build_random_checkpoint, byte_tokenizer, real_gpt2_tokenizer
 
+# The two tiers. `make test-fast` runs the tests that need no Manim render (`-m "not render"`);
+# `make test` runs all. A test renders when its module is below or when it asks for a fixture
+# that renders; a test of the fast tier that renders anyway fails, naming this table.
+RENDERING_MODULES = {
+    "test_attention_scenes", "test_balance", "test_batch", "test_captions", "test_catalog", "test_clip_cache",
+    "test_formats", "test_frames", "test_head_behaviour", "test_languages", "test_legibility", "test_rendering",
+    "test_scene_numbers", "test_scenes", "test_slides", "test_video",
+}
+RENDERING_FIXTURES = {"scene_report"}
+
+
+def renders(item):
+    return item.module.__name__ in RENDERING_MODULES or bool(RENDERING_FIXTURES & set(item.fixturenames))
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the render tier, and group the tests for pytest-xdist (`make test` runs on every
+    core, `--dist loadgroup`): the tests that read one scene report (a scene rendered on one
+    trace with one set of options: test_scenes, test_legibility and test_scene_numbers each
+    check it) go to the same worker, so each report is still rendered once."""
+    for item in items:
+        if renders(item):
+            item.add_marker(pytest.mark.render)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "info" in params and "trace_name" in params:
+            group = f"{params['info'].name}|{params['trace_name']}|{params.get('options')!r}"
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(autouse=True)
+def fast_tier_renders_nothing(request, monkeypatch):
+    """In the fast tier, a Manim render is a mistake in the table above: say so, by name."""
+    if request.node.get_closest_marker("render") is not None:
+        return
+    from manim import Scene
+
+    def refuse(scene, *args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} renders a Manim scene: add its module to RENDERING_MODULES "
+                             "(or its fixture to RENDERING_FIXTURES) in tests/conftest.py")
+
+    monkeypatch.setattr(Scene, "render", refuse)
+
+
 def pytest_addoption(parser):
     """The options Manim's frames_comparison reads (registered as in Manim's own conftest.py)."""
     parser.addoption("--set_test", action="store_true", default=False,
