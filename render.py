@@ -12,11 +12,13 @@ import time
 
 import click
 
+from renderer.commands import (MODEL_OPTION_NAMES, make_slides, make_still, make_video, trace_to_file,
+                               user_clip_cache)  # each command's work: shared with the notebook API
 from renderer.decks import DECK_KINDS  # plain data: the writers import python-pptx only when used
-from renderer.files import DISK_FULL, sweep_stale_work
-from renderer.formats import FORMATS, ClipFormat
-from renderer.outputs import clips_directory, output_path, slug  # noqa: F401  (slug: render.slug)
-from renderer.presets import MAX_FPS, QUALITIES, quality_preset
+from renderer.files import DISK_FULL
+from renderer.formats import FORMATS
+from renderer.outputs import slug  # noqa: F401  (render.slug)
+from renderer.presets import MAX_FPS, QUALITIES
 from scenes.strings import LANGUAGES  # a plain table: no Manim
 from tracer.errors import UserError  # plain Python: importing the tracer package loads no torch
 
@@ -99,8 +101,6 @@ model_options = option_group(
     click.option("--seed", default=0, show_default=True, type=click.IntRange(-2**63, 2**64 - 1),
                  help="Random seed: the same seed gives the same tokens."),  # what torch's generator takes
 )
-MODEL_OPTION_NAMES = ("model", "generate", "temperature", "top_k", "top_p", "seed")
-SCENE_OPTION_NAMES = ("language", "theme", "on_screen_captions", "layer", "head")  # scenes.base.SceneOptions
 
 
 # How the scenes draw: the language, the theme, the caption line, the layer and head to follow
@@ -152,72 +152,12 @@ cache_option = click.option(
          "$GPT2_EXPLAINER_CACHE_SIZE, default 2G). --no-cache renders every scene and writes no cache.")
 
 
-def user_clip_cache(wanted):
-    """The clip cache for --cache (None for --no-cache, or a size of 0); a bad size is bad
-    input, refused before any work."""
-    from renderer.cache import clip_cache_from_environment
+# -- what the user typed ------------------------------------------------------------
 
-    return clip_cache_from_environment() if wanted else None
-
-
-# -- before any work: the Trace, and the checks that need it ------------------------------
-
-def run_tracer(prompt, model, generate, temperature, top_k, top_p, seed):
-    """Load the model and trace the prompt; returns (loaded model, Trace)."""
-    from tracer.sampling import Sampling  # validates the settings before the model loads
-
-    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
-    if not prompt.strip():
-        raise UserError("the prompt is empty: give some text with --prompt")
-    if sys.stderr.isatty():  # for a person waiting; a script reading stderr gets only errors, one line each
-        click.echo(f"Loading {model}...", err=True)
-    from tracer.models import load_model
-    from tracer.record import trace_prompt
-
-    loaded = load_model(model)
-    return loaded, trace_prompt(loaded, prompt, generate=generate, sampling=sampling)
-
-
-def prepare_render(ctx, infos, suffix, default_suffix=None, clips=False):
-    """What video and still check, cheapest first, then the Trace: (Trace, out, clips directory or None).
-
-    Reads the options the two share (render_options, --out: a command's **shared) from ctx.params. The Trace is the
-    saved one (--trace) or the model's, run only once everything else is known to be fine.
-    """
-    given = ctx.params
-    prompt, trace_file, out, layer, head = (given[name] for name in ("prompt", "trace_file", "out", "layer", "head"))
-    if prompt is not None and trace_file is not None:
-        raise UserError("give either --prompt TEXT or --trace FILE.safetensors, not both")
-    if prompt is None and trace_file is None:
-        raise UserError("give --prompt TEXT (or --trace FILE.safetensors to draw a saved trace)")
-    saved = None if trace_file is None else load_saved_trace(ctx, trace_file)
-    out = output_path(out, prompt if saved is None else saved.prompt, suffix, default_suffix)
-    clips_dir = clips_directory(out) if clips else None
-    if saved is not None:
-        saved.check_layer_head(layer, head)
-    from renderer.preflight import check_can_render
-
-    check_can_render(infos, given["language"])
-    recorded = saved or run_tracer(prompt, **{name: given[name] for name in MODEL_OPTION_NAMES})[1]
-    recorded.check_layer_head(layer, head)
-    return recorded, out, clips_dir
-
-
-def scene_options(given):
-    """The keyword arguments of scenes.base.SceneOptions, from the command's options."""
-    return {name: given[name] for name in SCENE_OPTION_NAMES}
-
-
-def load_saved_trace(ctx, trace_file):
-    """The Trace saved in `trace_file`, once no model option was given with it (they would do nothing)."""
-    given = [name for name in MODEL_OPTION_NAMES
-             if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
-    if given:
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
-        raise UserError(f"{flags} only apply with --prompt: a saved trace already holds the model's output")
-    from tracer.trace import Trace
-
-    return Trace.load(trace_file)
+def model_flags_given(ctx):
+    """The model options typed on the command line (with --trace they would do nothing)."""
+    return ["--" + name.replace("_", "-") for name in MODEL_OPTION_NAMES
+            if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
 
 
 # -- commands -------------------------------------------------------------------------
@@ -247,20 +187,15 @@ def cli():
 @model_options
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.safetensors",
               help="Where to write the trace. [default: media/<prompt>.safetensors]")
-def trace(prompt, model, generate, temperature, top_k, top_p, seed, out):
+@click.pass_context
+def trace(ctx, **options):
     """Run the model on a prompt and save every intermediate value (.safetensors).
 
     The file holds one tensor per activation, named as in TransformerLens
     (hook_embed, blocks.0.attn.hook_pattern, ..., logits), and a JSON header
     'trace' with the prompt, tokens, model, config and each sampling step.
     """
-    out = output_path(out, prompt, ".safetensors")
-    loaded, recorded = run_tracer(prompt, model, generate, temperature, top_k, top_p, seed)
-    sweep_stale_work(os.path.dirname(os.path.abspath(out)))  # what a killed trace left: its .trace-<pid>-*.partial
-    try:
-        recorded.save(out)
-    except OSError as error:
-        raise UserError(f"cannot write {out}: {error.strerror or error}")
+    loaded, recorded, out = trace_to_file(options)
     print_summary(loaded, recorded)
     click.echo(f"Wrote {out} ({os.path.getsize(out) / 1e6:.1f} MB, {len(recorded.activations)} tensors)")
 
@@ -314,7 +249,7 @@ def list_scenes():
               help="Also write every beat of every scene as its own clip (clips/02_tokens.01_text.mp4, ...).")
 @cache_option
 @click.pass_context
-def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparent, beats, cache, **shared):
+def video(ctx, **options):
     """Trace a prompt (or read a saved trace) and render the lecture video.
 
     Each scene is rendered in its own worker process, kept as a clip
@@ -322,23 +257,13 @@ def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparen
     into one MP4. Files appear only when complete: an interrupted render leaves
     no half-written file behind.
     """
-    from scenes import catalog
-
-    infos = scene_list or list(catalog.CATALOG)
-    clip_cache = user_clip_cache(cache)
-    chosen = ClipFormat(clip_format or format_of(shared["out"]), transparent)
-    recorded, out, clips_dir = prepare_render(ctx, infos, chosen.extension, clips=True)
-
-    from renderer.pipeline import render_video
     from renderer.progress import minutes
     from renderer.video import video_info
     from renderer.workers import SceneFailed
 
     started = time.monotonic()
     try:
-        clips, subtitles = render_video(recorded, ctx.params["trace_file"], infos, scene_options(ctx.params),
-                                        quality_preset(quality, fps), jobs, out, clips_dir, captions,
-                                        clip_format=chosen, beats=beats, cache=clip_cache)
+        out, clips, subtitles, chosen = make_video(options, model_flags=model_flags_given(ctx))
     except SceneFailed as failure:
         report_scene_failure(failure)
     info = video_info(out)
@@ -352,12 +277,6 @@ def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparen
     click.echo(f"Clips ({counted}{', with their caption files' if subtitles else ''}):")
     for clip in clips:
         click.echo(f"  {clip}")
-
-
-def format_of(out):
-    """The clip format an --out path names by its suffix (x.webm -> webm); mp4 when it names none."""
-    suffix = os.path.splitext(out or "")[1].lower().lstrip(".")
-    return suffix if suffix in FORMATS else "mp4"
 
 
 def report_scene_failure(failure):
@@ -379,7 +298,7 @@ def report_scene_failure(failure):
               help="Where to write the deck. [default: media/<prompt>.pptx or .html]")
 @cache_option
 @click.pass_context
-def slides(ctx, kind, scene_list, quality, fps, jobs, cache, **shared):
+def slides(ctx, **options):
     """Trace a prompt (or read a saved trace) and write a slide deck of its beats.
 
     A title slide, then one slide per beat of every selected scene, in storyboard
@@ -387,26 +306,12 @@ def slides(ctx, kind, scene_list, quality, fps, jobs, cache, **shared):
     frame until then, and holds the beat's caption text as its speaker notes.
     The deck appears only when complete.
     """
-    from scenes import catalog
-
-    if kind is None:  # (click's own message for a missing choice takes three lines)
-        raise click.UsageError("give --to pptx (PowerPoint, Keynote, Impress) or --to html (reveal.js)")
-    if kind == "html":
-        from renderer.decks.html import reveal_dist
-
-        reveal_dist()  # before any work: one line naming the fix
-    clip_cache = user_clip_cache(cache)
-    infos = scene_list or list(catalog.CATALOG)
-    recorded, out, _ = prepare_render(ctx, infos, "." + kind)
-
     from renderer.progress import minutes
-    from renderer.slides import render_slides
     from renderer.workers import SceneFailed
 
     started = time.monotonic()
     try:
-        deck = render_slides(recorded, ctx.params["trace_file"], infos, scene_options(ctx.params),
-                             quality_preset(quality, fps), jobs, out, kind, clip_cache)
+        out, deck, infos = make_slides(options, model_flags=model_flags_given(ctx))
     except SceneFailed as failure:
         report_scene_failure(failure)
     click.echo(f"Wrote {out}: a title slide and {len(deck.slides)} beat slides from {len(infos)} "
@@ -423,14 +328,9 @@ def slides(ctx, kind, scene_list, quality, fps, jobs, cache, **shared):
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.png",
               help="Where to write the picture. [default: media/<prompt>_<scene>.png]")
 @click.pass_context
-def still(ctx, info, quality, **shared):
+def still(ctx, **options):
     """Draw one scene's last frame as a PNG: for slides, and for a quick look."""
-    recorded, out, _ = prepare_render(ctx, [info], ".png", f"_{info.name}.png")
-
-    from renderer.pipeline import render_last_frame
-
-    preset = quality_preset(quality)
-    render_last_frame(recorded, info, scene_options(ctx.params), preset, out)
+    out, preset = make_still(options, model_flags=model_flags_given(ctx))
     click.echo(f"Wrote {out} ({preset.width}x{preset.height})")
 
 
