@@ -258,6 +258,7 @@ def trace(prompt, model, generate, temperature, top_k, top_p, seed, out):
     loaded, recorded = run_tracer(prompt, model, generate, temperature, top_k, top_p, seed)
     sweep_stale_work(os.path.dirname(os.path.abspath(out)))  # what a killed trace left: its .trace-<pid>-*.partial
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)  # checked makeable by output_path
         recorded.save(out)
     except OSError as error:
         raise UserError(f"cannot write {out}: {error.strerror or error}")
@@ -467,7 +468,7 @@ def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
 
     if scheduler is not None and workers is not None:
         raise UserError("--workers sizes the embedded cluster; with --scheduler the cluster has its own workers")
-    if not os.path.isdir(out_dir):
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):  # one that does not exist yet is made
         raise UserError(f"--out-dir {out_dir} is not a directory")
     clip_cache = user_clip_cache(cache)
     defaults["lang"] = defaults.pop("language")
