@@ -15,9 +15,6 @@ from tracer.errors import UserError
 
 DEFAULT_MEDIA_DIR = "media"
 SLUG_LIMIT = 60  # characters
-# What a render writes beside or under its output, besides the output itself: the video's
-# caption files (FILE.srt, FILE.vtt) and its clips folder (FILE/clips/). The longest decides.
-SIBLING_SUFFIXES = (".srt", ".vtt")
 
 
 def slug(prompt, limit=SLUG_LIMIT):
@@ -63,16 +60,15 @@ def writable_folder(path, what):
 
 
 def check_name_lengths(out, existing):
-    """Every name the render writes (each folder of `out`, `out` itself, its caption files and
-    clips folder) fits the file system's limit (255 bytes on most), so none fails after the work."""
+    """Every name the render writes fits the file system's limit (255 bytes on most), so none fails
+    after the work: each folder of `out` and `out` itself (what derives from it is no longer: its
+    caption files FILE.srt and FILE.vtt, since every suffix has 4 characters or more, its clips
+    folder FILE/, the clips' own short names)."""
     try:
         limit = os.pathconf(existing, "PC_NAME_MAX")
     except (OSError, ValueError):
         limit = 255
-    stem = os.path.splitext(os.path.basename(out))[0]
-    names = [part for part in os.path.abspath(out).split(os.sep) if part]
-    names += [stem + suffix for suffix in SIBLING_SUFFIXES]
-    for name in names:
+    for name in os.path.abspath(out).split(os.sep):
         size = len(os.fsencode(name))
         if size > limit:
             shown = name if len(name) <= 40 else name[:20] + "..." + name[-12:]
