@@ -367,7 +367,7 @@ def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
 
     if scheduler is not None and workers is not None:
         raise UserError("--workers sizes the embedded cluster; with --scheduler the cluster has its own workers")
-    if not os.path.isdir(out_dir):
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):  # one that does not exist yet is made
         raise UserError(f"--out-dir {out_dir} is not a directory")
     clip_cache = user_clip_cache(cache)
     defaults["lang"] = defaults.pop("language")

@@ -13,7 +13,9 @@ head re-renders only the attention deep dive.
 Layout of the cache folder (`cache_root()`: $GPT2_EXPLAINER_CACHE, else
 $XDG_CACHE_HOME/gpt2-explainer/clips, else ~/.cache/gpt2-explainer/clips):
 
-    <key>/             one entry: its files ("clip", "cues", ...) and entry.json (their sizes)
+    CACHEDIR.TAG       says the folder is this program's cache (and backup tools skip it)
+    <key>/             one entry: its files ("clip", "cues", ...) and entry.json (its key, and
+                       each file's size and SHA-256)
     timings.json       how long each scene took to render last time (renderer/balance.py)
     .render-<pid>-*    an entry being written, or one being evicted
 
@@ -26,8 +28,13 @@ Why it is safe:
 - two renders of the same clip may both render it; the second rename finds the entry in
   place and drops its own copy;
 - a hit is copied out (never hard-linked), so nothing done to a published clip reaches
-  the cache; a file whose size differs from the one entry.json recorded is a miss;
-- eviction renames an entry away before deleting it, so a reader never sees half of one.
+  the cache; an entry whose files differ from what its entry.json recorded (size and
+  SHA-256: a crash of the machine, a damaged disk, a hand edit), or whose entry.json names
+  another key (entries swapped), is a miss: it is removed, and the clip rendered again;
+- eviction renames an entry away before deleting it, so a reader never sees half of one;
+  it removes only what the cache can prove it wrote: entries (folders whose entry.json is
+  one this program writes) of a folder that holds CACHEDIR.TAG. $GPT2_EXPLAINER_CACHE may
+  name a folder that holds the user's own files too: they stay, whatever their names.
 
 Its size is kept under a limit ($GPT2_EXPLAINER_CACHE_SIZE, e.g. 500M or 2G; default 2G;
 0 turns the cache off), removing the entries used least recently first (each hit touches
@@ -62,10 +69,14 @@ from renderer.captions import cues_path
 from renderer.files import WORK_PREFIX, sweep_stale_work
 
 # Bump when what an entry holds or how a key is made changes: older entries then miss.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 DEFAULT_LIMIT = 2 * 1000**3  # bytes
 ENTRY_MANIFEST = "entry.json"
 TIMINGS = "timings.json"
+# The cache directory tag (https://bford.info/cachedir/): marks the folder as this program's cache.
+CACHE_TAG = "CACHEDIR.TAG"
+CACHE_TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+                  "# This folder is the clip cache of gpt2-explainer (render.py); it can be deleted.\n")
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
 # RenderTask fields that say where, not what: the clip is the same wherever it is written.
@@ -162,6 +173,17 @@ def clip_files(task):
     return files
 
 
+def content_digest(path, chunk=1 << 20):
+    """SHA-256 of a file, or of a folder: each file's path in it and its content, in sorted order."""
+    path = Path(path)
+    if not path.is_dir():
+        return file_digest(path, chunk)
+    digest = hashlib.sha256()
+    for file in sorted(item for item in path.rglob("*") if item.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + b"\0" + file_digest(file, chunk).encode() + b"\0")
+    return digest.hexdigest()
+
+
 def stored_size(path):
     """Bytes of a file, or of every file in a folder (a role may be either)."""
     path = Path(path)
@@ -228,15 +250,15 @@ class ClipCache:
         return self.root / key
 
     def lookup(self, key):
-        """{role: path inside the cache} of the complete entry `key`, marked as used; None on a miss."""
+        """{role: path inside the cache} of the complete entry `key`, marked as used; None on a miss.
+        An entry that is there but damaged (or another key's) is removed, so the clip is rendered
+        and stored again."""
         entry = self.entry(key)
-        try:
-            with open(entry / ENTRY_MANIFEST, encoding="utf-8") as file:
-                sizes = json.load(file)["files"]
-            files = {role: entry / role for role in sizes}
-            if any(stored_size(files[role]) != size for role, size in sizes.items()):
-                return None  # damaged (a crash of the machine, a hand edit): render it again
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        if not os.path.lexists(entry):
+            return None
+        files = self.verified(entry, key)
+        if files is None:
+            self.discard(entry)
             return None
         try:
             os.utime(entry)  # its last use, for the eviction order
@@ -262,6 +284,51 @@ class ClipCache:
             return False
         return True
 
+    def verified(self, entry, key):
+        """{role: path} of `entry` when every file matches what its entry.json recorded for `key`; else None."""
+        try:
+            with open(entry / ENTRY_MANIFEST, encoding="utf-8") as file:
+                manifest = json.load(file)
+            if manifest["format"] != CACHE_FORMAT or manifest["key"] != key:
+                return None  # an older kind of entry, or another key's (swapped)
+            files = {role: entry / role for role in manifest["files"]}
+            for role, recorded in manifest["files"].items():
+                if stored_size(files[role]) != recorded["size"] or content_digest(files[role]) != recorded["sha256"]:
+                    return None  # damaged: a crash of the machine, a bad disk, a hand edit
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return files
+
+    def discard(self, entry):
+        """Remove a damaged entry under a key we computed, in a folder we mark as our cache (another
+        render may be storing it again meanwhile: renamed away first, as eviction does)."""
+        if not self.marked():
+            return
+        try:
+            doomed = tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=self.root)
+        except OSError:  # a cache we may read but not write: it stays a miss
+            return
+        try:
+            os.rename(entry, os.path.join(doomed, "entry"))
+        except OSError:
+            pass
+        shutil.rmtree(doomed, ignore_errors=True)
+
+    def marked(self):
+        """Whether the cache folder holds our CACHEDIR.TAG (written with the first entry)."""
+        try:
+            with open(self.root / CACHE_TAG, encoding="utf-8") as file:
+                return file.read(len(CACHE_TAG_TEXT)) == CACHE_TAG_TEXT
+        except (OSError, ValueError):
+            return False
+
+    def mark(self):
+        if not self.marked():
+            handle, temporary = tempfile.mkstemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=self.root)
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(CACHE_TAG_TEXT)
+            os.replace(temporary, self.root / CACHE_TAG)
+
     def store(self, key, files):
         """Keep `files` ({role: path}) as the entry `key`, then evict down to the limit.
         Returns False when the entry was not added (another render stored it first, or
@@ -270,17 +337,18 @@ class ClipCache:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             sweep_stale_work(self.root)  # entries half-written or half-evicted by killed renders
+            self.mark()
             private = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=self.root))
         except OSError as error:
             self.trouble = error.strerror or str(error)
             return False
         try:
-            sizes = {}
+            recorded = {}
             for role, source in files.items():
                 copy_role(source, private / role)
-                sizes[role] = _synced_size(private / role)
+                recorded[role] = {"size": _synced_size(private / role), "sha256": content_digest(private / role)}
             with open(private / ENTRY_MANIFEST, "w", encoding="utf-8") as file:
-                json.dump({"format": CACHE_FORMAT, "files": sizes}, file)
+                json.dump({"format": CACHE_FORMAT, "key": key, "files": recorded}, file)
             os.rename(private, entry)  # the entry appears whole, or not at all
         except OSError as error:
             shutil.rmtree(private, ignore_errors=True)
@@ -291,10 +359,11 @@ class ClipCache:
         return True
 
     def entries(self):
-        """[(last use, bytes, path)] of every entry, oldest first."""
+        """[(last use, bytes, path)] of every entry, oldest first: only those we can prove we wrote
+        (in a folder marked as our cache, each with an entry.json of ours), of this format or older."""
         found = []
-        for path in self.root.iterdir() if self.root.is_dir() else ():
-            if _KEY.match(path.name):
+        for path in self.root.iterdir() if self.root.is_dir() and self.marked() else ():
+            if _KEY.match(path.name) and path.is_dir() and not path.is_symlink() and written_by_us(path):
                 try:
                     used = path.stat().st_mtime
                     size = stored_size(path)
@@ -356,6 +425,18 @@ class ClipCache:
             os.replace(temporary, self.root / TIMINGS)
         except OSError:
             os.unlink(temporary)
+
+
+def written_by_us(entry):
+    """Whether the folder `entry` holds an entry.json as this program writes them (any format:
+    a dict with the format and the files), which the user's own folders do not."""
+    try:
+        with open(os.path.join(entry, ENTRY_MANIFEST), encoding="utf-8") as file:
+            manifest = json.load(file)
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and isinstance(manifest.get("format"), int) \
+        and isinstance(manifest.get("files"), dict)
 
 
 def _synced_size(path):

@@ -49,6 +49,7 @@ def trace_to_file(given):
     loaded, recorded = run_tracer(given["prompt"], **model_settings(given))
     sweep_stale_work(os.path.dirname(os.path.abspath(out)))  # what a killed trace left: its .trace-<pid>-*.partial
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)  # checked makeable by output_path
         recorded.save(out)
     except OSError as error:
         raise UserError(f"cannot write {out}: {error.strerror or error}")

@@ -32,14 +32,39 @@ def private_directory(parent):
     """A fresh directory inside `parent`, named after this process, removed on the way out.
 
     It lives beside the final files so that os.replace from it is a rename on the same
-    file system, hence atomic.
+    file system, hence atomic. Where `parent` does not exist yet, it lives in the nearest
+    folder above that does (the folders the files go to are on its file system once made):
+    `parent` is made only when a file is published into it, so a run that fails leaves no
+    empty folders behind.
     """
-    os.makedirs(parent, exist_ok=True)
-    path = tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=parent)
+    home = nearest_existing(parent)
+    if home != os.path.abspath(parent):
+        sweep_stale_work(home)  # the caller swept `parent`, which does not exist
+    path = tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=home)
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+DISK_FULL_MARGIN = 1 << 20  # bytes: with less free, a failed write is taken to be the full disk's
+
+
+def disk_is_full(path):
+    """Whether the file system of `path` has (almost) no room left for us."""
+    try:
+        status = os.statvfs(path)
+    except OSError:
+        return False
+    return status.f_bavail * status.f_frsize < DISK_FULL_MARGIN
+
+
+def disk_full_error(path):
+    """The OSError of a full disk, naming the folder of `path` that is the user's (not a private one)."""
+    folder = os.path.abspath(path)
+    while os.path.basename(folder).startswith(WORK_PREFIX) or not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), folder)
 
 
 def sweep_stale_work(parent):
@@ -70,8 +95,18 @@ def process_alive(pid):
     return True
 
 
+def nearest_existing(path):
+    """`path` itself if it exists, else the nearest folder above it that does."""
+    path = os.path.abspath(path)
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    return path
+
+
 def publish(finished, final):
-    """Move a complete file to its final name in one atomic step (never a half-written file there)."""
+    """Move a complete file to its final name in one atomic step (never a half-written file there),
+    making the folders above it that do not exist yet."""
+    os.makedirs(os.path.dirname(os.path.abspath(final)), exist_ok=True)
     try:
         os.replace(finished, final)
     except OSError as error:
@@ -105,11 +140,13 @@ def publish_clips(finished, clips_dir):
     Only files this program wrote are removed: it lists the clips it publishes in a manifest
     beside them (CLIPS_MANIFEST), each with its size and modification time, and removes only
     those listed there and still unchanged. Whatever else is in the folder stays, even a file
-    named like a clip (the user's own 01_intro.mp4, or one of ours that the user rewrote).
+    named like a clip (the user's own 01_intro.mp4, or one of ours that the user rewrote): a
+    clip of this video under the name of such a file is refused (UserError) before any is moved.
     """
     os.makedirs(clips_dir, exist_ok=True)
     sweep_stale_work(clips_dir)  # a manifest half-written by a killed run
     earlier = written_clips(clips_dir)
+    check_clip_names_free(clips_dir, [os.path.basename(path) for path in finished], earlier)
     published = [publish(path, os.path.join(clips_dir, os.path.basename(path))) for path in finished]
     write_manifest(clips_dir, {os.path.basename(path): fingerprint(path) for path in published})
     for name, recorded in earlier.items():
@@ -118,6 +155,20 @@ def publish_clips(finished, clips_dir):
                 and fingerprint(path) == recorded:
             os.unlink(path)
     return published
+
+
+def check_clip_names_free(clips_dir, names, earlier=None):
+    """Refuse (UserError, naming the file) to write a clip over a file in clips_dir that this
+    program did not write, or that was changed since (an edited caption file): the user's."""
+    from tracer.errors import UserError
+
+    earlier = written_clips(clips_dir) if earlier is None else earlier
+    for name in names:
+        path = os.path.join(clips_dir, name)
+        if os.path.lexists(path) and not (name in earlier and os.path.isfile(path) and not os.path.islink(path)
+                                          and fingerprint(path) == earlier[name]):
+            raise UserError(f"cannot write {path}: a file of yours is there (this program did not write it, "
+                            "or it was changed since); move it away, or give another --out")
 
 
 def fingerprint(path):

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from renderer.beats import BEATS_INDEX, beat_file_name, beats_from_sections, convert_to_gif, save_beats
 from renderer.captions import save_cues, scene_cues
-from renderer.files import private_directory, publish
+from renderer.files import disk_full_error, disk_is_full, private_directory, publish
 from renderer.formats import MP4
 from renderer.presets import Quality, quality_preset
 from renderer.video import join_clips
@@ -60,7 +60,14 @@ def render_with_manim(scene_class, work, quality, output_name, still, clip_forma
     assert not unknown, f"not Manim config keys: {unknown}"
     with tempconfig(settings):
         scene = scene_class()
-        scene.render()
+        try:
+            scene.render()
+        except Exception as error:
+            # On a full disk Manim's files in `work` are cut short, and the scene fails reading
+            # them back (a text's SVG: xml ParseError), not writing them: say what it was.
+            if disk_is_full(work):
+                raise disk_full_error(work) from error
+            raise
     written = os.path.join(work, output_name + (".png" if still else clip_format.extension))
     if not os.path.isfile(written):
         raise RuntimeError(f"{scene_class.__name__} wrote no {'image' if still else 'video'} "

@@ -12,14 +12,16 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 
 import click
 
 from renderer.balance import longest_first, timing_key
-from renderer.beats import beat_cues, beats_directory, load_beats
+from renderer.beats import BEATS_INDEX, beat_cues, beat_file_name, beats_directory, load_beats, save_beats
 from renderer.cache import clip_files, clip_key, file_digest
 from renderer.captions import caption_clips_and_video, cues_path, load_cues, write_caption_files
-from renderer.files import clip_name, private_directory, publish, publish_clips, sweep_stale_work
+from renderer.files import (check_clip_names_free, clip_name, private_directory, publish, publish_clips,
+                            sweep_stale_work)
 from renderer.formats import MP4
 from renderer.manim_run import render_still
 from renderer.progress import Progress
@@ -69,6 +71,9 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
             trace_file = os.path.join(work, "trace.safetensors")
             recorded.save(trace_file)
         tasks = scene_tasks(infos, trace_file, options, quality, work, clip_format, beats)
+        # the user's own files under the clips' names: refused now, not after the render
+        # (a beat's name is known only once rendered: publish_clips checks those)
+        check_clip_names_free(clips_dir, [name for task in tasks for name in clip_file_names(task.out, captions)])
         render_tasks(tasks, trace_file, quality, jobs, cache)
         return publish_video([task.out for task in tasks], work, out, clips_dir, captions, clip_format, beats)
 
@@ -108,6 +113,13 @@ def scene_tasks(infos, trace_file, options, quality, work, clip_format=MP4, beat
             for position, info in enumerate(infos, start=1)]
 
 
+def clip_file_names(clip, captions):
+    """The names a scene's clip is published under: the clip, and its caption files with `captions`."""
+    name = os.path.basename(clip)
+    stem = os.path.splitext(name)[0]
+    return [name] + ([stem + ".srt", stem + ".vtt"] if captions else [])
+
+
 def render_tasks(tasks, trace_file, quality, jobs, cache):
     """Every task's files in place: copied from `cache` (a cache.ClipCache, or None) where its
     key is there, the rest rendered in workers (render_scenes)."""
@@ -115,9 +127,28 @@ def render_tasks(tasks, trace_file, quality, jobs, cache):
     if cache is not None:
         digest = file_digest(trace_file)  # once here: the workers never hash the trace
         keys = {task.index: clip_key(task, digest) for task in tasks}
-    to_render = [task for task in tasks
-                 if cache is None or not cache.fetch(keys[task.index], clip_files(task))]
+    to_render = []
+    for task in tasks:
+        if cache is not None and cache.fetch(keys[task.index], clip_files(task)):
+            if task.beats:
+                name_beats_after(task.out)
+        else:
+            to_render.append(task)
     render_scenes(to_render, len(tasks), jobs, quality, cache, keys)
+
+
+def name_beats_after(clip):
+    """Name the beats of `clip` after it: a clip from the cache brings the beats of the render that
+    stored it, named after its place in that video (01_title.01_prompt.mp4 for this 02_title.mp4)."""
+    directory = beats_directory(clip)
+    stem = os.path.splitext(os.path.basename(clip))[0]
+    named = []
+    for beat in load_beats(directory):
+        target = os.path.join(directory, beat_file_name(stem, beat.number, beat.name, os.path.splitext(beat.file)[1]))
+        if target != beat.file:
+            os.rename(beat.file, target)
+        named.append(replace(beat, file=os.path.basename(target)))
+    save_beats(named, os.path.join(directory, BEATS_INDEX))
 
 
 def render_scenes(tasks, total, jobs, quality, cache, keys):

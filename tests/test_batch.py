@@ -173,7 +173,7 @@ def test_a_failing_job_is_reported_by_its_line_and_the_others_finish(capsys, tmp
     ("jobs.txt", "CBABBC\n# the same again\nCBABBC\n", "jobs.txt line 3: writes"),
     ("jobs.txt", "# nothing\n\n", "lists no jobs"),
     ("jobs.csv", "prompt,out\nCBABBC,first.mov\n", "jobs.csv line 2: out must name a .mp4 file, not first.mov"),
-    ("jobs.csv", "prompt,out\nCBABBC,nowhere/first.mp4\n", "jobs.csv line 2: cannot write nowhere/first.mp4"),
+    ("jobs.csv", "prompt,out\nCBABBC,/dev/null/first.mp4\n", "jobs.csv line 2: cannot write /dev/null/first.mp4: /dev/null is a file"),
     ("jobs.csv", "prompt,seed\n,1\n", "jobs.csv line 2: the prompt is empty"),
 ])
 def test_a_bad_job_file_is_one_line_and_starts_nothing(capsys, tmp_path, name, text, words):

@@ -156,7 +156,8 @@ def made_files(directory, name="01_title.mp4", size=1000):
 
 
 def entry_names(root):
-    return sorted(name for name in os.listdir(root) if not name.startswith("."))
+    """What the cache folder holds besides its work files and its CACHEDIR.TAG."""
+    return sorted(name for name in os.listdir(root) if not name.startswith(".") and name != cache_module.CACHE_TAG)
 
 
 def test_a_stored_entry_is_copied_back_whole(tmp_path):
@@ -209,12 +210,12 @@ def test_a_second_store_of_the_same_clip_keeps_the_first(tmp_path):
 
 
 def test_eviction_removes_the_least_recently_used_first(tmp_path):
-    cache = ClipCache(tmp_path / "cache", limit=2500)
+    cache = ClipCache(tmp_path / "cache", limit=3500)  # entries of ~1,350 bytes (entry.json holds digests)
     for age, key in enumerate((KEY_A, KEY_B)):
         cache.store(key, made_files(tmp_path / key[0], size=1000))
         os.utime(cache.root / key, (1000 + age, 1000 + age))  # A used before B
     assert cache.lookup(KEY_A) is not None  # now A is the most recent
-    cache.store(KEY_C, made_files(tmp_path / "c", size=1000))  # 3 x ~1000 bytes: over the limit
+    cache.store(KEY_C, made_files(tmp_path / "c", size=1000))  # 3 x ~1,350 bytes: over the limit
     assert entry_names(cache.root) == sorted([KEY_A, KEY_C])
     assert cache.size() <= cache.limit
     assert [name for name in os.listdir(cache.root) if name.startswith(".")] == []
