@@ -1,5 +1,5 @@
 """What each command does once its options are read, shared by the command line (render.py)
-and the notebook API (explainer.py), so that every step has one implementation.
+and the notebook API (gpt2_explainer.py), so that every step has one implementation.
 
 `given` is a command's options by their click names, as click checked and converted them,
 defaults included (ctx.params: "language", "scene_list", "trace_file", "out", ...). A render
