@@ -12,18 +12,19 @@ it is first read (`check_values`: 4, and the token IDs of 3), since a scene read
 2. its consistency: the config's sizes are positive and d divides into H heads, the token
    lists agree in length, IDs lie in the vocabulary, bytes in 0..255, one step per
    generated token;
-3. every tensor's shape and dtype, from the config (SHAPES, for every name of
-   tracer.trace.activation_names); tensors not listed there are left alone; token IDs lie in
+3. every tensor's shape and dtype, from the config (tracer/tensors.py's table, which names
+   every tensor a trace holds); tensors not listed there are left alone; token IDs lie in
    the vocabulary (when read);
 4. the activations are finite, but for the attention scores' masked future (-inf by design)
    (when read).
 """
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
+
+from tracer.tensors import LAYER_KEYS, spec, tensor_names
 
 
 class DamagedTrace(Exception):
@@ -138,41 +139,6 @@ def entries(meta):
 
 # -- 3. shapes and dtypes ------------------------------------------------------------------
 
-def spec(*dims, dtype=np.float32):
-    return dims, np.dtype(dtype)
-
-
-# By the name without a layer's "blocks.{l}.": T tokens traced, d width, H heads, dh = d / H,
-# mlp the MLP's width, V the vocabulary, L layers, k = min(10, V), n = k, or k + 1 with a
-# sampled choice from outside the top k (tracer/readout.py). One line per tensor.
-SHAPES = {
-    "hook_embed": spec("T", "d"),
-    "hook_pos_embed": spec("T", "d"),
-    "hook_resid_pre": spec("T", "d"),
-    "ln1.hook_normalized": spec("T", "d"),
-    "attn.hook_q": spec("T", "H", "dh"),
-    "attn.hook_k": spec("T", "H", "dh"),
-    "attn.hook_v": spec("T", "H", "dh"),
-    "attn.hook_attn_scores": spec("H", "T", "T"),
-    "attn.hook_pattern": spec("H", "T", "T"),
-    "attn.hook_z": spec("T", "H", "dh"),
-    "hook_attn_out": spec("T", "d"),
-    "hook_resid_mid": spec("T", "d"),
-    "ln2.hook_normalized": spec("T", "d"),
-    "mlp.hook_pre": spec("T", "mlp"),
-    "mlp.hook_post": spec("T", "mlp"),
-    "hook_mlp_out": spec("T", "d"),
-    "hook_resid_post": spec("T", "d"),
-    "ln_final.hook_normalized": spec("T", "d"),
-    "logits": spec("T", "V"),
-    "logit_lens.token_ids": spec("L+1", "T", "k", dtype=np.int64),
-    "logit_lens.probs": spec("L+1", "T", "k"),
-    "unembed.token_ids": spec("n", dtype=np.int64),
-    "unembed.columns": spec("n", "d"),
-}
-LAYER_PREFIX = re.compile(r"^blocks\.\d+\.")
-
-
 # safetensors' dtype codes, as NumPy names them (a code not here keeps its own name, e.g. "bf16")
 DTYPE_NAMES = {"BOOL": "bool", "U8": "uint8", "I8": "int8", "I16": "int16", "U16": "uint16", "I32": "int32",
                "U32": "uint32", "I64": "int64", "U64": "uint64", "F16": "float16", "F32": "float32",
@@ -200,19 +166,19 @@ def dimensions(meta, headers):
     with_choice = meta["steps"] and unembedded is not None and unembedded.shape == (k + 1,)
     return {"T": min(len(meta["token_ids"]), config["n_positions"]),  # generation may run past the context
             "d": config["n_embd"], "H": config["n_head"], "dh": config["n_embd"] // config["n_head"],
-            "mlp": config["n_inner"], "V": config["vocab_size"], "L+1": config["n_layer"] + 1,
+            "4d": config["n_inner"], "vocab": config["vocab_size"], "L+1": config["n_layer"] + 1,
             "k": k, "n": k + 1 if with_choice else k}
 
 
 def check_tensors(headers, names, dims):
-    """Every one of `names` present, with its shape and dtype; any other tensor listed in SHAPES
-    too. `headers`: name -> TensorHeader (or an array: anything with a shape and a dtype)."""
+    """Every one of `names` present, with its shape and dtype; any other tensor that
+    tracer/tensors.py's table lists too (its shape and dtype are the table's, in the sizes `dims`). `headers`: name -> TensorHeader (or an array: anything with a shape and a dtype)."""
     missing = [name for name in names if name not in headers]
     if missing:
         raise DamagedTrace(f"it is missing {len(missing)} activations, e.g. {missing[0]}")
     for name in listed(headers, names):
         header = headers[name]
-        shape, dtype = SHAPES[LAYER_PREFIX.sub("", name)]
+        shape, dtype = spec(name).shape, spec(name).dtype
         expected = tuple(dims[dim] for dim in shape)
         if tuple(header.shape) != expected or str(header.dtype) != dtype.name:
             raise DamagedTrace(f"{name} is {header.dtype} {tuple(header.shape)}, not {dtype} {expected} "
@@ -220,14 +186,14 @@ def check_tensors(headers, names, dims):
 
 
 def listed(headers, names):
-    """The tensors SHAPES knows, in the order of `names` (the forward pass's), then the rest;
+    """The tensors the table knows, in the order of `names` (the forward pass's), then the rest;
     any other tensor is not ours to judge: nothing reads it."""
     extras = sorted(name for name in set(headers) - set(names) if is_listed(name))
     return [*names, *extras]
 
 
 def is_listed(name):
-    return LAYER_PREFIX.sub("", name) in SHAPES
+    return spec(name) is not None
 
 
 # -- 4. values, when a tensor is read ------------------------------------------------------
@@ -235,16 +201,16 @@ def is_listed(name):
 def check_values(name, array, dims, at=()):
     """A tensor just read, whose shape and dtype `check_tensors` passed: token IDs in the
     vocabulary, activations finite (but for the -inf of the attention scores' masked future,
-    above the diagonal). A tensor SHAPES does not list is left alone. `at`: the leading
+    above the diagonal). A tensor the table does not list is left alone. `at`: the leading
     indices when `array` is a part of the tensor (tensor[at]), so a message names the place
     in the whole tensor."""
     if not is_listed(name) or not array.size:
         return
     if np.issubdtype(array.dtype, np.integer):
         low, high = array.min(), array.max()
-        if not 0 <= low <= high < dims["V"]:
+        if not 0 <= low <= high < dims["vocab"]:
             raise DamagedTrace(f"{name} holds the token ID {low if low < 0 else high}, "
-                               f"outside the vocabulary of {dims['V']}")
+                               f"outside the vocabulary of {dims['vocab']}")
         return
     if name.endswith("attn.hook_attn_scores"):
         future = np.triu(np.ones(array.shape[-2:], dtype=bool), k=1)  # (T, T): j > i
@@ -261,13 +227,11 @@ def check_trace(meta, headers):
     """Checks 1 to 3 on the metadata and each tensor's header (name -> TensorHeader), in order;
     raises DamagedTrace at the first thing wrong. Returns the sizes that `check_values` checks
     a tensor's values against when it is read."""
-    from tracer.trace import LAYER_KEYS, activation_names  # the tensors a trace must hold (trace.py imports this module)
-
     check_types(meta, SCHEMA)
     check_consistency(meta)
     n_layer = meta["config"]["n_layer"]
     if n_layer * len(LAYER_KEYS) > len(headers):  # before listing the names of a billion layers
         raise DamagedTrace(f"config.n_layer is {n_layer}, but the file holds only {len(headers)} tensors")
     dims = dimensions(meta, headers)
-    check_tensors(headers, activation_names(n_layer), dims)
+    check_tensors(headers, tensor_names(n_layer), dims)
     return dims
