@@ -28,9 +28,9 @@ from safetensors.numpy import save_file
 
 from tracer.errors import UserError, first_line
 from tracer.tensors import INTEGER_KEYS, block_name, tensor_names
-from tracer.validate import DamagedTrace, TensorHeader, check_trace, check_values
+from tracer.validate import DamagedTrace, OlderTrace, TensorHeader, check_readouts, check_trace, check_values
 
-FORMAT = "gpt2-explainer-trace/1"
+FORMAT = "gpt2-explainer-trace/2"  # 2: the steps record what the sampling scene shows
 
 def activation_names(n_layers):
     """Every tensor name a Trace holds for a model with `n_layers` blocks, in order (tracer/tensors.py)."""
@@ -179,8 +179,14 @@ class TensorFile(Tensors):
             raise IndexError(f"index {index} is out of range for {name}'s {length} rows")
         return self.read_checked(name, index % length)
 
-    def read_checked(self, name, index=None):
-        """The tensor `name` from the file (or its row `index`), its values checked."""
+    def peek(self, name, index=None):
+        """The tensor `name` (or its row `index`) from the file, its values checked, neither kept nor
+        counted as read: for the checks on load, which are not a scene's reads."""
+        return self.read_checked(name, index, count=False)
+
+    def read_checked(self, name, index=None, count=True):
+        """The tensor `name` from the file (or its row `index`), its values checked; `count`: add
+        it to the names read."""
         if file_identity(self.file) != self.identity:  # the header checked at load is another file's
             raise UserError(f"{self.path} changed after it was loaded: load the trace again")
         try:
@@ -188,7 +194,8 @@ class TensorFile(Tensors):
                 array = file.get_tensor(name) if index is None else file.get_slice(name)[index]
         except (SafetensorError, OSError, ValueError) as error:
             raise UserError(f"{self.path} is not a readable trace file ({first_line(error)})") from None
-        self.read.add(name)
+        if count:
+            self.read.add(name)
         try:
             check_values(name, array, self.dims, at=() if index is None else (index,))
         except DamagedTrace as error:
@@ -395,10 +402,17 @@ class Trace:
             dims = check_trace(meta, headers)
         except ValueError as error:
             raise UserError(f"{path} has damaged trace metadata ({first_line(error)})") from None
+        except OlderTrace as error:
+            raise UserError(f"{path} was written by an older version: {error}; trace the prompt again") from None
+        except DamagedTrace as error:
+            raise UserError(f"{path} is a damaged trace: {error}") from None
+        tensors = TensorFile(path, headers, dims)
+        try:
+            check_readouts(meta, tensors.peek)
         except DamagedTrace as error:
             raise UserError(f"{path} is a damaged trace: {error}") from None
         try:
-            return cls(activations=TensorFile(path, headers, dims), **{k: v for k, v in meta.items() if k != "format"})
+            return cls(activations=tensors, **{k: v for k, v in meta.items() if k != "format"})
         except TypeError as error:  # a field this version does not know
             raise UserError(f"{path} has damaged trace metadata ({first_line(error)})") from None
 

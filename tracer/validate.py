@@ -16,7 +16,11 @@ it is first read (`check_values`: 4, and the token IDs of 3), since a scene read
    every tensor a trace holds); tensors not listed there are left alone; token IDs lie in
    the vocabulary (when read);
 4. the activations are finite, but for the attention scores' masked future (-inf by design)
-   (when read).
+   (when read);
+5. the read-outs agree with the logits and the steps (`check_readouts`, on load, from a few
+   rows of the last prompt position): each unembedding column's worked logit is its logit,
+   the token the prediction scene works is the step's choice, the logit lens's last row is
+   the top k of softmax(logits).
 """
 
 import math
@@ -29,6 +33,20 @@ from tracer.tensors import LAYER_KEYS, spec, tensor_names
 
 class DamagedTrace(Exception):
     """What is wrong with a trace, in words (Trace.load adds the file's name)."""
+
+
+class OlderTrace(DamagedTrace):
+    """A trace written by an earlier version, which lacks what this one shows: trace it again."""
+
+
+def check_version(meta):
+    """A trace whose steps lack what the sampling scene reads was written before it was recorded."""
+    steps = meta.get("steps") if isinstance(meta, dict) else None
+    first = steps[0] if isinstance(steps, list) and steps else None
+    written_before = isinstance(first, dict) and "kept" in first and "candidates" in first  # an old step, complete
+    if written_before and not all(key in first for key in RECORDED_SINCE):
+        raise OlderTrace("its steps lack the sampling scene's numbers (kept_top_k, slices), "
+                         "which this version records")
 
 
 # -- 1. the metadata's types ---------------------------------------------------------------
@@ -56,10 +74,15 @@ class Number:
 
 BYTE = Int(0)  # and at most 255: see check_consistency
 ENTRY = {"id": Int(0), "token": str, "bytes": [BYTE], "logit": Number(), "prob": Number(),
-         "prob_temperature": Number(), "prob_final": Number()}
+         "prob_temperature": Number(), "prob_final": Number(), "cumulative_temperature": Number(),
+         "cumulative_final": Number()}
 STEP = {"prefix_length": Int(1), "sampling": {"temperature": Number(), "top_k": Int(1), "top_p": Number(),
                                               "seed": Int()},
-        "kept": Int(1), "candidates": [ENTRY], "chosen": ENTRY}
+        "kept_top_k": Int(1), "kept": Int(1), "candidates": [ENTRY], "chosen": ENTRY,
+        "slices": [{"id": Int(0), "prob_final": Number()}]}
+# What a step records since the sampling scene stopped redoing transformers' warpers: a trace
+# written before lacks them, and they cannot be derived without the warpers (torch).
+RECORDED_SINCE = ("kept_top_k", "slices")
 CONFIG_SIZES = ("n_layer", "n_head", "n_embd", "n_inner", "n_positions", "vocab_size", "n_params")
 SCHEMA = {"prompt": str, "tokens": [str], "token_ids": [Int(0)], "token_bytes": [[BYTE]],
           "n_prompt_tokens": Int(1), "model": str, "config": {name: Int(1) for name in CONFIG_SIZES},
@@ -125,6 +148,12 @@ def check_consistency(meta):
             raise DamagedTrace(f"steps[{index}] does not choose token {position} ({ids[position]})")
         if not step["candidates"]:
             raise DamagedTrace(f"steps[{index}].candidates is empty")
+        if not 1 <= len(step["slices"]) <= step["kept"] <= step["kept_top_k"]:
+            raise DamagedTrace(f"steps[{index}] keeps {step['kept_top_k']} tokens after top-k, {step['kept']} after "
+                               f"top-p, with {len(step['slices'])} slices: each at least 1 and no more than the one before")
+        for rank, piece in enumerate(step["slices"]):
+            if piece["id"] >= vocab:
+                raise DamagedTrace(f"steps[{index}].slices[{rank}] is {piece['id']}, outside the vocabulary of {vocab}")
 
 
 def entries(meta):
@@ -223,10 +252,47 @@ def check_values(name, array, dims, at=()):
                            + (" (only the masked future is -inf)" if "attn_scores" in name else ""))
 
 
+# -- 5. the read-outs against the logits and the steps (on load, from a few rows) -----------------
+
+def check_readouts(meta, read, tolerance=1e-3):
+    """The prediction scene's worked logit and the logit lens agree with the logits, and the token
+    worked is the step's choice: a hand-edited or mixed trace would draw one number beside
+    another that contradicts it. `read(name, index=None)`: the tensor (or its row `index`),
+    values checked. Reads a few rows of the last prompt position, never the whole logits."""
+    position = meta["n_prompt_tokens"] - 1
+    logits = np.asarray(read("logits", position), np.float64)  # (vocab,)
+    ids = [int(i) for i in read("unembed.token_ids")]  # (n,)
+    worked = meta["steps"][0]["chosen"]["id"] if meta["steps"] else int(np.argmax(logits))
+    if worked not in ids:
+        raise DamagedTrace(f"unembed.token_ids lacks token {worked}, the {'first step' if meta['steps'] else 'logits'}'"
+                           f" choice after position {position}: the read-outs are not this trace's")
+    k = len(ids) - (len(ids) > min(10, logits.size))  # the top k by logit, then perhaps the sampled choice
+    kth = np.sort(logits)[-k]
+    if logits[ids[:k]].min() < kth - tolerance * max(1.0, abs(kth)):
+        raise DamagedTrace(f"unembed.token_ids's first {k} are not the top {k} of logits[{position}]: "
+                           f"the read-outs are not this trace's")
+    x = np.asarray(read("ln_final.hook_normalized", position), np.float64)  # (d,)
+    products = np.asarray(read("unembed.columns"), np.float64) @ x  # (n,)  each column's worked logit
+    for token_id, product in zip(ids, products):
+        if abs(product - logits[token_id]) > tolerance * max(1.0, abs(logits[token_id])):
+            raise DamagedTrace(f"ln_final.hook_normalized[{position}] . unembed column {token_id} is {product:.4f}, "
+                               f"but logits[{position}, {token_id}] is {logits[token_id]:.4f}: "
+                               f"the read-outs disagree with the logits")
+    lens_ids = np.asarray(read("logit_lens.token_ids", -1)[position])  # (k,)  the last row: the model's own
+    lens_probs = np.asarray(read("logit_lens.probs", -1)[position], np.float64)  # (k,)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    kth = np.sort(probs)[-len(lens_ids)]
+    if np.abs(probs[lens_ids] - lens_probs).max() > tolerance or lens_probs.min() < kth - tolerance:
+        raise DamagedTrace(f"the logit lens's last row at position {position} is not the top {len(lens_ids)} of "
+                           f"softmax(logits[{position}]): the read-outs disagree with the logits")
+
+
 def check_trace(meta, headers):
     """Checks 1 to 3 on the metadata and each tensor's header (name -> TensorHeader), in order;
     raises DamagedTrace at the first thing wrong. Returns the sizes that `check_values` checks
     a tensor's values against when it is read."""
+    check_version(meta)
     check_types(meta, SCHEMA)
     check_consistency(meta)
     n_layer = meta["config"]["n_layer"]
