@@ -215,8 +215,8 @@ class SamplingScene(TraceScene):
                 slices.append(centre_text_on(name, block.get_center()))
 
         for rank, (token_id, width) in enumerate(view.slices):  # recorded by the tracer, most probable first
-            lit = token_id == view.chosen
-            add_slice(token_id, start, width, theme.accent if lit else (theme.bar if rank % 2 == 0 else theme.panel_edge))
+            colour = theme.accent if token_id == view.chosen else (theme.bar if rank % 2 == 0 else theme.panel_edge)
+            add_slice(token_id, start, width, colour)
             start += width
         if view.tail:  # the kept tokens past the recorded slices, as one block; the chosen one lit on it
             add_slice(None, start, max(0.0, 1.0 - start), theme.panel_edge)

@@ -150,7 +150,8 @@ def check_consistency(meta):
             raise DamagedTrace(f"steps[{index}].candidates is empty")
         if not 1 <= len(step["slices"]) <= step["kept"] <= step["kept_top_k"]:
             raise DamagedTrace(f"steps[{index}] keeps {step['kept_top_k']} tokens after top-k, {step['kept']} after "
-                               f"top-p, with {len(step['slices'])} slices: each at least 1 and no more than the one before")
+                               f"top-p, with {len(step['slices'])} slices: each at least 1 and no more than "
+                               f"the one before")
         for rank, piece in enumerate(step["slices"]):
             if piece["id"] >= vocab:
                 raise DamagedTrace(f"steps[{index}].slices[{rank}] is {piece['id']}, outside the vocabulary of {vocab}")
@@ -201,7 +202,8 @@ def dimensions(meta, headers):
 
 def check_tensors(headers, names, dims):
     """Every one of `names` present, with its shape and dtype; any other tensor that
-    tracer/tensors.py's table lists too (its shape and dtype are the table's, in the sizes `dims`). `headers`: name -> TensorHeader (or an array: anything with a shape and a dtype)."""
+    tracer/tensors.py's table lists too (its shape and dtype are the table's, in the sizes
+    `dims`). `headers`: name -> TensorHeader (or an array: anything with a shape and a dtype)."""
     missing = [name for name in names if name not in headers]
     if missing:
         raise DamagedTrace(f"it is missing {len(missing)} activations, e.g. {missing[0]}")
