@@ -3,7 +3,8 @@
 - `Stack`: one position through every layer, what attention and the MLP add, and the
   logit lens's best guess after each layer.
 - `Unembedding`: the final vector and one token's column of W_U: one logit worked.
-- `Sampling`: temperature, the top-k and top-p cuts, and the draw, for one generated step.
+- `Sampling`: temperature, the top-k and top-p cuts, and the draw, for one generated step
+  (as the tracer recorded them with transformers' warpers).
 """
 
 import numpy as np
@@ -67,31 +68,17 @@ class Unembedding:
 SHOWN_TEMPERATURES = (0.5, 1.5)  # shown beside the user's, so temperature's effect is seen
 
 
-def warped(logits, temperature, top_k, top_p):
-    """The distribution over the vocabulary after temperature and after the top-k and top-p
-    cuts, as transformers' warpers make them: (tempered, final), float64.
-
-    Top-k keeps every score at least the k-th largest; top-p then keeps the most probable
-    tokens until their cumulative probability passes p (always at least one)."""
-    scores = np.asarray(logits, dtype=np.float64) / temperature
-    tempered = softmax(scores)
-    scores = np.where(scores < np.sort(scores)[-min(top_k, len(scores))], -np.inf, scores)
-    ascending = np.argsort(scores, kind="stable")
-    removed = np.cumsum(softmax(scores[ascending])) <= 1 - top_p
-    removed[-1] = False
-    scores[ascending[removed]] = -np.inf
-    return tempered, softmax(scores)
-
-
 class Sampling:
     """How the first generated token was chosen from the logits of the prompt's last position
     (or, with nothing generated, those logits alone: `step` None).
 
     `shown`: the most probable token IDs (falling probability, the same order at every
-    temperature), plus the chosen one when it ranks below them. With a sampled step: the
-    distribution after temperature (`tempered`) and after the cuts (`final`), how many
-    tokens each cut keeps, and the draw: u and the chosen token's slice [start, end) of the
-    cumulative final distribution, in order of falling probability."""
+    temperature: the step's first candidates), plus the chosen one when it ranks below them.
+    With a sampled step, read from its record (the tracer ran transformers' warpers): each
+    shown token's probability after temperature (`tempered`) and after the cuts (`final`),
+    and after temperature with every more probable token (`cumulative`), all by token ID; how
+    many tokens each cut keeps; the kept tokens' `slices` of [0, 1) (most probable first; the
+    rest of a long tail in `tail`); and the draw: u and the chosen token's slice [start, end)."""
 
     def __init__(self, trace, n=8):
         self.step = trace.steps[0] if trace.steps else None
@@ -103,21 +90,23 @@ class Sampling:
         self.greedy = bool(self.step) and self.settings["temperature"] == 0
         self.chosen = self.step["chosen"]["id"] if self.step else int(self.order[0])
         self.chosen_rank = self.rank_of(self.chosen)
-        shown = [int(i) for i in self.order[:n]]
+        top = [c["id"] for c in self.step["candidates"]] if self.step else [int(i) for i in self.order]
+        shown = top[:n]
         self.shown = shown if self.chosen in shown else shown + [self.chosen]
         self.pieces = {i: trace.piece_text(i) for i in self.shown}
         self.u = self.step.get("draw") if self.step else None
         self.sampled = self.step is not None and not self.greedy
         if not self.sampled:
             return
-        temperature, top_k, top_p = self.settings["temperature"], self.settings["top_k"], self.settings["top_p"]
-        self.tempered, self.final = warped(self.logits, temperature, top_k, top_p)
-        self.kept = int((self.final > 0).sum())
-        self.kept_by_k = min(top_k, len(self.logits))
-        self.cumulative = np.cumsum(self.tempered[self.order])  # (vocab,)  after temperature, before the cuts
-        ending = np.cumsum(self.final[self.order[: self.kept]])
-        at = self.chosen_rank - 1
-        self.slice = (float(ending[at] - self.final[self.chosen]), float(ending[at]))
+        entries = {e["id"]: e for e in (*self.step["candidates"], self.step["chosen"])}
+        self.tempered = {i: entries[i]["prob_temperature"] for i in self.shown}
+        self.final = {i: entries[i]["prob_final"] for i in self.shown}
+        self.cumulative = {i: entries[i]["cumulative_temperature"] for i in self.shown}
+        self.kept, self.kept_by_k = self.step["kept"], self.step["kept_top_k"]
+        self.slices = [(piece["id"], piece["prob_final"]) for piece in self.step["slices"]]
+        self.tail = self.kept - len(self.slices)  # kept tokens past the recorded slices: drawn as one block
+        chosen = self.step["chosen"]
+        self.slice = (chosen["cumulative_final"] - chosen["prob_final"], chosen["cumulative_final"])
 
     def temperatures(self):
         """The user's temperature and the two shown beside it, rising (0.5, 1, 1.5 without one)."""

@@ -67,11 +67,12 @@ class SamplingScene(TraceScene):
         self.set_caption(self.say("sampling.explain_cuts", top_k=s["top_k"], top_p=s["top_p"],
                                   kept_k=view.kept_by_k, kept=view.kept))
         self.hide(columns)
-        tempered = self.column(view.tempered[view.shown], [("tempered", view.position, i, s["temperature"])
-                                                           for i in view.shown], self.label_right + 0.3, 3.6,
+        shown_tempered = [view.tempered[i] for i in view.shown]
+        tempered = self.column(shown_tempered, [("tempered", view.position, i, s["temperature"])
+                                                for i in view.shown], self.label_right + 0.3, 3.6,
                                "sampling.temperature_header", temperature=s["temperature"],
-                               largest=view.tempered[view.shown].max())
-        cumulative = self.number_column([view.cumulative[view.rank_of(i) - 1] for i in view.shown],
+                               largest=max(shown_tempered))
+        cumulative = self.number_column([view.cumulative[i] for i in view.shown],
                                         [("cumulative", view.position, view.rank_of(i), s["temperature"])
                                          for i in view.shown], 2.9, "sampling.cumulative_header", fmt_percent)
         cut = self.cut_line()
@@ -200,19 +201,27 @@ class SamplingScene(TraceScene):
         length = right - left
         x = lambda value: left + value * length  # noqa: E731
         slices, start = [], 0.0
-        for rank, token_id in enumerate(view.order[: view.kept]):
-            width = float(view.final[token_id])
-            lit = int(token_id) == view.chosen
-            colour = theme.accent if lit else (theme.bar if rank % 2 == 0 else theme.panel_edge)
+
+        def add_slice(token_id, start, width, colour):
             block = Rectangle(width=max(width * length, 0.02), height=self.line_height, stroke_width=0,
                               fill_color=colour, fill_opacity=1)
             slices.append(block.move_to([x(start + width / 2), self.line_y, 0]))
-            piece = self.trace.piece_text(int(token_id))
-            name = words(theme, self.candidate_label({"id": int(token_id), "piece": piece}),
+            if token_id is None:  # the tail: many kept tokens, too thin to name
+                return
+            piece = self.trace.piece_text(token_id)
+            name = words(theme, self.candidate_label({"id": token_id, "piece": piece}),
                          size=self.size - 4, color=theme.background, strut=True)
             if name.width + 0.15 < block.width:  # a slice wide enough names its token
                 slices.append(centre_text_on(name, block.get_center()))
+
+        for rank, (token_id, width) in enumerate(view.slices):  # recorded by the tracer, most probable first
+            colour = theme.accent if token_id == view.chosen else (theme.bar if rank % 2 == 0 else theme.panel_edge)
+            add_slice(token_id, start, width, colour)
             start += width
+        if view.tail:  # the kept tokens past the recorded slices, as one block; the chosen one lit on it
+            add_slice(None, start, max(0.0, 1.0 - start), theme.panel_edge)
+            if all(token_id != view.chosen for token_id, _ in view.slices):
+                add_slice(view.chosen, view.slice[0], view.slice[1] - view.slice[0], theme.accent)
         ends = []
         for value, side in ((0.0, LEFT), (1.0, RIGHT)):
             end = value_text(theme, value, ("axis", value), size=self.size - 4, color=theme.muted,

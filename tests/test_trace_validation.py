@@ -9,8 +9,8 @@ from safetensors.numpy import save_file
 
 from cli_checks import assert_one_line_error, run_cli
 from tracer.errors import UserError
+from tracer.tensors import spec
 from tracer.trace import Trace, activation_names
-from tracer.validate import SHAPES, LAYER_PREFIX
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +102,27 @@ DAMAGES = {
     "unembedding columns of the wrong width": (assign(lambda meta, tensors: tensors, "unembed.columns",
                                                       np.zeros((10, 31), dtype=np.float32)), None,
                                                "unembed.columns is float32 (10, 31), not float32"),
+    "a trace written before the steps recorded the sampling scene's numbers": (
+        lambda meta, tensors: [step.pop(key) for step in meta["steps"] for key in ("kept_top_k", "slices")], None,
+        "was written by an older version: its steps lack the sampling scene's numbers (kept_top_k, slices), "
+        "which this version records; trace the prompt again"),
+    "more slices than kept tokens": (lambda meta, tensors: meta["steps"][0].__setitem__("kept", 1)
+                                     or meta["steps"][0]["slices"].extend(meta["steps"][0]["slices"]), None,
+                                     "steps[0] keeps"),
+    # the read-outs against the logits and the steps (issue 21, item 13)
+    "the chosen token without its unembedding column": (
+        lambda meta, tensors: tensors["unembed.token_ids"].__setitem__(
+            list(tensors["unembed.token_ids"]).index(meta["steps"][0]["chosen"]["id"])
+            if meta["steps"][0]["chosen"]["id"] in tensors["unembed.token_ids"] else -1,
+            next(i for i in range(256) if i not in tensors["unembed.token_ids"])), None,
+        "unembed.token_ids lacks token"),
+    "unembedding columns that are not the logits'": (
+        lambda meta, tensors: tensors["unembed.columns"].__imul__(2), None, "the read-outs disagree with the logits"),
+    "a logit lens whose last row is not softmax(logits)'s": (
+        lambda meta, tensors: tensors["logit_lens.probs"].__setitem__((2, 2), tensors["logit_lens.probs"][2, 2, ::-1]),
+        None, "the logit lens's last row at position 2 is not the top 10 of softmax(logits[2])"),
+    "logits reversed": (lambda meta, tensors: tensors.__setitem__("logits", tensors["logits"][:, ::-1].copy()), None,
+                        "the read-outs are not this trace's"),
 }
 
 # Damaged values: the file loads (no tensor is read then), and the tensor is refused when first
@@ -172,15 +193,13 @@ def test_a_damaged_value_found_while_rendering_a_video_is_bad_input(saved, tmp_p
 
 
 def test_what_a_trace_may_hold(saved, tmp_path):
-    """The scores' masked future is -inf by design; a tensor nothing reads is left alone; the logit
-    lens (another branch's tensors) is checked when present."""
+    """The scores' masked future is -inf by design; a tensor nothing reads is left alone (a logit
+    lens that disagrees with the logits is refused: see test_readouts_disagreeing_with_the_logits)."""
     meta, tensors = read(saved)
     assert np.isneginf(tensors["blocks.0.attn.hook_attn_scores"][:, 0, 1:]).all()
 
     def extras(meta, tensors):
         tensors["my_notes.probe"] = np.full((2, 2), np.nan, dtype=np.float32)
-        tensors["logit_lens.token_ids"] = np.zeros((3, 5, 10), dtype=np.int64)
-        tensors["logit_lens.probs"] = np.full((3, 5, 10), 0.1, dtype=np.float32)
     trace = Trace.load(str(damaged(saved, tmp_path, extras)))
     assert trace.n_traced == 5 and len(trace.steps) == 2
     assert np.isnan(trace["my_notes.probe"]).all()  # read, and still left alone
@@ -189,4 +208,29 @@ def test_what_a_trace_may_hold(saved, tmp_path):
 
 def test_every_tensor_a_trace_holds_has_its_shape_listed():
     for name in activation_names(3):
-        assert LAYER_PREFIX.sub("", name) in SHAPES, name
+        assert spec(name) is not None, name
+
+
+def test_nano_sort_with_its_logits_reversed_is_refused_before_the_prediction_scene(nano_sort_trace_file, tmp_path,
+                                                                                   capsys):
+    """Issue 21, item 13: the worked logit (x . W_U) would be drawn beside logits that say
+    otherwise, with exit 0; now one line, exit 2, no picture."""
+    meta, tensors = read(nano_sort_trace_file)
+    before = run_cli(capsys, "still", "--scene", "prediction", "--trace", str(nano_sort_trace_file),
+                     "--quality", "low", "--out", str(tmp_path / "fine.png"))
+    assert before[0] == 0  # the sound trace draws
+    tensors["logits"] = np.ascontiguousarray(tensors["logits"][:, ::-1])
+    path = tmp_path / "reversed.safetensors"
+    save_file(tensors, str(path), metadata={"trace": json.dumps(meta)})
+    status, _, stderr = run_cli(capsys, "still", "--scene", "prediction", "--trace", str(path),
+                                "--quality", "low", "--out", str(tmp_path / "p.png"))
+    assert status == 2
+    assert_one_line_error(stderr, "is a damaged trace: ")
+    assert "the read-outs" in stderr
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_the_checks_on_load_are_not_a_scenes_reads(saved):
+    """check_readouts reads a few rows on load; the lazy trace still counts none as read, keeps none."""
+    trace = Trace.load(str(saved))
+    assert trace.tensors_read == frozenset() and not trace.activations.kept

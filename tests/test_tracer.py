@@ -174,6 +174,44 @@ def test_each_step_matches_a_forward_pass_on_its_prefix(gpt2_vocab_checkpoint, s
             assert sum(f > 0 for f in final) == min(step["kept"], 10)
 
 
+@pytest.mark.parametrize("sampling", [Sampling(temperature=0), Sampling(temperature=1.3, top_k=50, top_p=0.9, seed=7),
+                                      Sampling(temperature=0.7, top_k=3, top_p=1.0, seed=1),
+                                      Sampling(temperature=2.0, top_k=2000, top_p=1.0, seed=3)])
+def test_each_step_records_what_the_sampling_scene_shows(gpt2_vocab_checkpoint, sampling):
+    """The counts each cut keeps, the cumulative probabilities and the draw's slices, equal to
+    transformers' own warpers on the step's logits (the scene redoes none of them)."""
+    from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    from tracer.sampling import N_SLICES
+
+    loaded = load_model(str(gpt2_vocab_checkpoint))
+    trace = trace_prompt(loaded, "Once upon a time", generate=3, sampling=sampling)
+    for step in trace.steps:
+        prefix = torch.tensor([trace.token_ids[: step["prefix_length"]]])
+        logits = model_outputs(loaded, prefix[0].tolist()).logits[0, -1:]  # (1, vocab)
+        if sampling.greedy:
+            tempered = final = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])[0].double()
+            kept_top_k = 1
+        else:
+            scores = TemperatureLogitsWarper(sampling.temperature)(prefix, logits)
+            tempered = scores[0].softmax(-1).double()
+            scores = TopKLogitsWarper(sampling.top_k)(prefix, scores)
+            kept_top_k = int(torch.isfinite(scores).sum())
+            final = TopPLogitsWarper(sampling.top_p)(prefix, scores)[0].softmax(-1).double()
+        assert step["kept_top_k"] == kept_top_k and step["kept"] == int((final > 0).sum()) <= kept_top_k
+        order = torch.sort(final, descending=True, stable=True).indices[: min(step["kept"], N_SLICES)]
+        assert [piece["id"] for piece in step["slices"]] == order.tolist()
+        assert max_abs_difference([piece["prob_final"] for piece in step["slices"]], final[order]) <= 1e-5
+        for entry in (*step["candidates"], step["chosen"]):
+            above_t = tempered[tempered > tempered[entry["id"]]].sum() + tempered[entry["id"]]
+            above_f = final[final > final[entry["id"]]].sum() + final[entry["id"]]
+            assert abs(entry["cumulative_temperature"] - float(above_t)) <= 1e-5
+            assert abs(entry["cumulative_final"] - float(above_f)) <= 1e-5
+        if not sampling.greedy:  # u lies in the chosen token's slice
+            chosen = step["chosen"]
+            assert chosen["cumulative_final"] - chosen["prob_final"] <= step["draw"] < chosen["cumulative_final"] + 1e-9
+
+
 def test_sampling_is_reproducible_and_seed_dependent(gpt2_vocab_checkpoint):
     loaded = load_model(str(gpt2_vocab_checkpoint))
     runs = [trace_prompt(loaded, "Once", generate=6, sampling=Sampling(temperature=1.5, top_k=1000, top_p=1.0,

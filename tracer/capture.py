@@ -13,6 +13,8 @@ The pattern is the model's own softmax (the attention module returns it in eager
 import numpy as np
 import torch
 
+from tracer.tensors import block_name
+
 
 class ActivationRecorder:
     """Use as `with ActivationRecorder(model) as recorder: model(ids)`."""
@@ -20,7 +22,9 @@ class ActivationRecorder:
     def __init__(self, model):
         self.model = model
         self.config = model.config
-        self.saved = {}  # name -> tensor with the batch dimension, as the module produced it
+        # name -> tensor with the batch dimension, as the module produced it; ("qkv" or "z", layer):
+        # what activations() splits or reshapes into tensors of the table
+        self.saved = {}
         self.handles = []
 
     def __enter__(self):
@@ -28,19 +32,19 @@ class ActivationRecorder:
         self._save_output(transformer.wte, "hook_embed")
         self._save_output(transformer.wpe, "hook_pos_embed")
         for layer, block in enumerate(transformer.h):
-            prefix = f"blocks.{layer}."
-            self._save_input(block, prefix + "hook_resid_pre")
-            self._save_output(block.ln_1, prefix + "ln1.hook_normalized")
-            self._save_output(block.attn.c_attn, prefix + "attn.qkv")  # split in activations()
-            self._save_input(block.attn.c_proj, prefix + "attn.z")  # heads concatenated
-            self._save_output(block.attn, prefix + "hook_attn_out", index=0)
-            self._save_output(block.attn, prefix + "attn.hook_pattern", index=1)
-            self._save_input(block.ln_2, prefix + "hook_resid_mid")
-            self._save_output(block.ln_2, prefix + "ln2.hook_normalized")
-            self._save_output(block.mlp.c_fc, prefix + "mlp.hook_pre")
-            self._save_input(block.mlp.c_proj, prefix + "mlp.hook_post")
-            self._save_output(block.mlp, prefix + "hook_mlp_out")
-            self._save_output(block, prefix + "hook_resid_post")
+            name = lambda key: block_name(layer, key)  # noqa: E731  (a key not in the table: KeyError)
+            self._save_input(block, name("hook_resid_pre"))
+            self._save_output(block.ln_1, name("ln1.hook_normalized"))
+            self._save_output(block.attn.c_attn, ("qkv", layer))  # split into q, k, v in activations()
+            self._save_input(block.attn.c_proj, ("z", layer))  # the heads concatenated: hook_z, reshaped
+            self._save_output(block.attn, name("hook_attn_out"), index=0)
+            self._save_output(block.attn, name("attn.hook_pattern"), index=1)
+            self._save_input(block.ln_2, name("hook_resid_mid"))
+            self._save_output(block.ln_2, name("ln2.hook_normalized"))
+            self._save_output(block.mlp.c_fc, name("mlp.hook_pre"))
+            self._save_input(block.mlp.c_proj, name("mlp.hook_post"))
+            self._save_output(block.mlp, name("hook_mlp_out"))
+            self._save_output(block, name("hook_resid_post"))
         self._save_output(transformer.ln_f, "ln_final.hook_normalized")
         return self
 
@@ -68,15 +72,14 @@ class ActivationRecorder:
         out = {}
         for name, tensor in self.saved.items():
             value = tensor[0]
-            if name.endswith("attn.qkv"):  # (T, 3d) -> q, k, v each (T, H, dh)
-                prefix = name[: -len("qkv")]
+            part, layer = name if isinstance(name, tuple) else (None, None)
+            if part == "qkv":  # (T, 3d) -> q, k, v each (T, H, dh)
                 q, k, v = value.split(d_model, dim=-1)
-                for key, part in (("hook_q", q), ("hook_k", k), ("hook_v", v)):
-                    out[prefix + key] = _numpy(part.reshape(-1, n_head, d_head))
-                layer = int(name.split(".")[1])
-                out[prefix + "hook_attn_scores"] = _numpy(self._scores(q, k, layer))
-            elif name.endswith("attn.z"):  # (T, d) -> (T, H, dh)
-                out[name[: -len("z")] + "hook_z"] = _numpy(value.reshape(-1, n_head, d_head))
+                for key, part in (("attn.hook_q", q), ("attn.hook_k", k), ("attn.hook_v", v)):
+                    out[block_name(layer, key)] = _numpy(part.reshape(-1, n_head, d_head))
+                out[block_name(layer, "attn.hook_attn_scores")] = _numpy(self._scores(q, k, layer))
+            elif part == "z":  # (T, d) -> (T, H, dh)
+                out[block_name(layer, "attn.hook_z")] = _numpy(value.reshape(-1, n_head, d_head))
             else:
                 out[name] = _numpy(value)
         out["logits"] = _numpy(logits[0])

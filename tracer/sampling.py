@@ -1,9 +1,11 @@
 """Choosing the next token, with transformers' own logits warpers, and recording why.
 
 Each step's record holds the settings, the top candidates with their probabilities at
-each stage (raw softmax, after temperature, after top-k and top-p), the chosen token, and
-the draw, so the video can show how sampling reshaped the model's real distribution and
-where the random number landed.
+each stage (raw softmax, after temperature, after top-k and top-p) and cumulative (with
+every more probable token), how many tokens each cut keeps, the chosen token, the draw, and
+the kept tokens' slices of [0, 1): so the video shows how sampling reshaped the model's real
+distribution and where the random number landed, with transformers' own numbers (the scene
+redoes no warper).
 
 The draw is the inverse of the cumulative distribution: u, uniform in [0, 1) from the
 seeded generator, picks the first token, in order of falling final probability, at
@@ -20,6 +22,7 @@ from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWa
 from tracer.errors import UserError
 
 N_CANDIDATES = 10
+N_SLICES = 256  # the kept tokens a step records for the draw's line (a long tail is one block there)
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,21 @@ class Sampler:
         if self.sampling.greedy:
             chosen = int(probs.argmax())
             tempered = final = torch.nn.functional.one_hot(torch.tensor(chosen), probs.shape[-1]).float()
-        else:
-            scores = TemperatureLogitsWarper(self.sampling.temperature)(input_ids, logits[None])  # (1, vocab)
-            tempered = scores[0].softmax(-1)
-            for cut in self.cuts:
-                scores = cut(input_ids, scores)  # cut tokens get -inf
-            final = scores[0].softmax(-1)
-            draw = float(torch.rand(1, generator=self.generator, dtype=torch.float64))
-            chosen = inverse_cdf(final, draw)
-            return self._record(input_ids.shape[1], logits, probs, tempered, final, chosen, draw)
-        return self._record(input_ids.shape[1], logits, probs, tempered, final, chosen, None)
+            return self._record(input_ids.shape[1], logits, probs, tempered, final, 1, chosen, None)
+        scores = TemperatureLogitsWarper(self.sampling.temperature)(input_ids, logits[None])  # (1, vocab)
+        tempered = scores[0].softmax(-1)
+        top_k, top_p = self.cuts
+        scores = top_k(input_ids, scores)  # cut tokens get -inf
+        kept_top_k = int(torch.isfinite(scores).sum())
+        final = top_p(input_ids, scores)[0].softmax(-1)
+        draw = float(torch.rand(1, generator=self.generator, dtype=torch.float64))
+        chosen = inverse_cdf(final, draw)
+        return self._record(input_ids.shape[1], logits, probs, tempered, final, kept_top_k, chosen, draw)
 
-    def _record(self, prefix_length, logits, probs, tempered, final, chosen, draw):
+    def _record(self, prefix_length, logits, probs, tempered, final, kept_top_k, chosen, draw):
+        """The step record: what the sampling scene shows, all from transformers' warpers' output."""
+        up_to_tempered, up_to_final = cumulative(tempered), cumulative(final)  # (vocab,) each
+
         def entry(token_id):
             return {
                 "id": token_id,
@@ -81,24 +87,46 @@ class Sampler:
                 "prob": float(probs[token_id]),
                 "prob_temperature": float(tempered[token_id]),
                 "prob_final": float(final[token_id]),
+                # it and every token more probable: the cumulative column, and the end of its slice of [0, 1)
+                "cumulative_temperature": float(up_to_tempered[token_id]),
+                "cumulative_final": float(up_to_final[token_id]),
             }
 
         top = probs.topk(min(N_CANDIDATES, probs.shape[-1])).indices.tolist()
+        kept = int((final > 0).sum())
+        falling = falling_order(final)[: min(kept, N_SLICES)]
         return {
             "prefix_length": prefix_length,  # the chosen token lands at this position
             "sampling": asdict(self.sampling),
-            "kept": int((final > 0).sum()),  # how many tokens survived the cuts
+            "kept_top_k": kept_top_k,  # how many tokens top-k kept
+            "kept": kept,  # how many tokens survived both cuts (top-k, then top-p)
             "candidates": [entry(i) for i in top],  # most probable first (raw softmax)
             "chosen": entry(chosen),
             "draw": draw,  # u in [0, 1): where it lands in the cumulative final distribution; None when greedy
+            # the draw's line: the first N_SLICES kept tokens, most probable first, and their final probabilities
+            "slices": [{"id": int(i), "prob_final": float(final[i])} for i in falling],
         }
+
+
+def falling_order(distribution):
+    """Token IDs in order of falling probability; ties: the lower ID first."""
+    return torch.sort(distribution, descending=True, stable=True).indices
+
+
+def cumulative(distribution):
+    """(vocab,) -> (vocab,) float64: each token's probability plus that of every token before it
+    in falling order (the end of its slice of [0, 1) when the tokens are laid end to end)."""
+    order = falling_order(distribution)
+    sums = torch.empty(distribution.shape, dtype=torch.float64)
+    sums[order] = distribution[order].to(torch.float64).cumsum(0)
+    return sums
 
 
 def inverse_cdf(final, u):
     """The first token, in order of falling probability, at which the cumulative probability
     of `final` (vocab,) exceeds `u`: the token whose slice of [0, 1) holds u."""
-    order = torch.sort(final, descending=True, stable=True).indices  # ties: the lower ID first
-    cumulative = final[order].to(torch.float64).cumsum(0)  # (vocab,)
+    order = falling_order(final)
+    ends = final[order].to(torch.float64).cumsum(0)  # (vocab,)
     kept = int((final > 0).sum())
-    at = int(torch.searchsorted(cumulative[:kept], torch.tensor([u], dtype=torch.float64), right=True)[0])
+    at = int(torch.searchsorted(ends[:kept], torch.tensor([u], dtype=torch.float64), right=True)[0])
     return int(order[min(at, kept - 1)])  # rounding can leave the total a hair under 1: the last kept token

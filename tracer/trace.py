@@ -9,8 +9,8 @@ few MB of it.
 
 File format (one `.safetensors` file, documented in the README):
 - one float32 tensor per activation, named as in TransformerLens's ActivationCache
-  without the batch dimension (see `activation_names`), and the read-outs (the logit
-  lens, the unembedding columns), whose token IDs are int64;
+  without the batch dimension, and the read-outs (the logit lens, the unembedding
+  columns), whose token IDs are int64: every one listed in tracer/tensors.py's table;
 - the header's metadata holds one key, `trace`: a JSON object with the prompt, the
   token pieces and IDs (prompt + generated), the model, its config, whether the weights
   are pretrained, and one record per generated step.
@@ -27,47 +27,14 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from tracer.errors import UserError, first_line
-from tracer.validate import DamagedTrace, TensorHeader, check_trace, check_values
+from tracer.tensors import INTEGER_KEYS, block_name, tensor_names
+from tracer.validate import DamagedTrace, OlderTrace, TensorHeader, check_readouts, check_trace, check_values
 
-FORMAT = "gpt2-explainer-trace/1"
-
-# Per-layer activations, in the order the forward pass produces them.
-LAYER_KEYS = (
-    "hook_resid_pre",  # (T, d)
-    "ln1.hook_normalized",  # (T, d)  after LayerNorm's gain and bias
-    "attn.hook_q",  # (T, H, dh)
-    "attn.hook_k",  # (T, H, dh)
-    "attn.hook_v",  # (T, H, dh)
-    "attn.hook_attn_scores",  # (H, T, T)  q.k * scale, future entries -inf
-    "attn.hook_pattern",  # (H, T, T)  softmax of the scores
-    "attn.hook_z",  # (T, H, dh)  pattern-weighted sum of v
-    "hook_attn_out",  # (T, d)  z projected by W_O
-    "hook_resid_mid",  # (T, d)  resid_pre + attn_out
-    "ln2.hook_normalized",  # (T, d)
-    "mlp.hook_pre",  # (T, 4d)  before GELU
-    "mlp.hook_post",  # (T, 4d)  after GELU
-    "hook_mlp_out",  # (T, d)
-    "hook_resid_post",  # (T, d)  resid_mid + mlp_out
-)
-
-
-# Read out of the residual stream after the forward pass (tracer/readout.py), with the
-# model's own final LayerNorm and unembedding; k = min(10, vocab), n = k or k + 1.
-READOUT_KEYS = (
-    "logit_lens.token_ids",  # (L+1, T, k) int64  the top k after each layer (row 0: the embeddings)
-    "logit_lens.probs",  # (L+1, T, k)  their probabilities, most probable first
-    "unembed.token_ids",  # (n,) int64  the last prompt position's top k (+ a sampled choice outside them)
-    "unembed.columns",  # (n, d)  their columns of W_U: logit = ln_final . column
-)
-INTEGER_KEYS = ("logit_lens.token_ids", "unembed.token_ids")  # saved as int64, every other tensor float32
-
+FORMAT = "gpt2-explainer-trace/2"  # 2: the steps record what the sampling scene shows
 
 def activation_names(n_layers):
-    """Every tensor name a Trace holds for a model with `n_layers` blocks, in order."""
-    names = ["hook_embed", "hook_pos_embed"]
-    for layer in range(n_layers):
-        names += [f"blocks.{layer}.{key}" for key in LAYER_KEYS]
-    return names + ["ln_final.hook_normalized", "logits", *READOUT_KEYS]
+    """Every tensor name a Trace holds for a model with `n_layers` blocks, in order (tracer/tensors.py)."""
+    return tensor_names(n_layers)
 
 
 def readable_piece(raw):
@@ -94,7 +61,65 @@ def partial_file(directory):
             continue
 
 
-class TensorFile(Mapping):
+class Tensors(Mapping):
+    """A trace's tensors, name -> array, as `Trace` uses them: both kinds (in memory, or read
+    from a file on first use) answer the same five questions."""
+
+    def tensor(self, name, keep=True):
+        """The array `name`; keep=False: the caller takes what it needs, keep nothing for it."""
+        raise NotImplementedError
+
+    def row(self, name, index):
+        """tensor[index], one index along the first axis."""
+        raise NotImplementedError
+
+    def shape(self, name):
+        """The array's shape, without reading it."""
+        raise NotImplementedError
+
+    @property
+    def names_read(self):
+        """The names of the tensors read so far."""
+        raise NotImplementedError
+
+    def forget(self):
+        """Drop what is kept (the next use reads it again)."""
+        raise NotImplementedError
+
+
+class InMemoryTensors(Tensors):
+    """A recorded trace's tensors: all in memory, so every one counts as read and nothing is forgotten."""
+
+    def __init__(self, arrays):
+        self.arrays = dict(arrays)
+
+    def __getitem__(self, name):
+        return self.arrays[name]
+
+    def __iter__(self):
+        return iter(self.arrays)
+
+    def __len__(self):
+        return len(self.arrays)
+
+    def tensor(self, name, keep=True):
+        return self.arrays[name]
+
+    def row(self, name, index):
+        return self.arrays[name][index]
+
+    def shape(self, name):
+        return self.arrays[name].shape
+
+    @property
+    def names_read(self):
+        return frozenset(self.arrays)
+
+    def forget(self):
+        pass
+
+
+class TensorFile(Tensors):
     """The tensors of a trace file, each read on its first use: a Mapping name -> array.
 
     The header (each tensor's shape and dtype) is read and checked at load; a tensor's values
@@ -154,8 +179,14 @@ class TensorFile(Mapping):
             raise IndexError(f"index {index} is out of range for {name}'s {length} rows")
         return self.read_checked(name, index % length)
 
-    def read_checked(self, name, index=None):
-        """The tensor `name` from the file (or its row `index`), its values checked."""
+    def peek(self, name, index=None):
+        """The tensor `name` (or its row `index`) from the file, its values checked, neither kept nor
+        counted as read: for the checks on load, which are not a scene's reads."""
+        return self.read_checked(name, index, count=False)
+
+    def read_checked(self, name, index=None, count=True):
+        """The tensor `name` from the file (or its row `index`), its values checked; `count`: add
+        it to the names read."""
         if file_identity(self.file) != self.identity:  # the header checked at load is another file's
             raise UserError(f"{self.path} changed after it was loaded: load the trace again")
         try:
@@ -163,12 +194,17 @@ class TensorFile(Mapping):
                 array = file.get_tensor(name) if index is None else file.get_slice(name)[index]
         except (SafetensorError, OSError, ValueError) as error:
             raise UserError(f"{self.path} is not a readable trace file ({first_line(error)})") from None
-        self.read.add(name)
+        if count:
+            self.read.add(name)
         try:
             check_values(name, array, self.dims, at=() if index is None else (index,))
         except DamagedTrace as error:
             raise UserError(f"{self.path} is a damaged trace: {error}") from None
         return array
+
+    @property
+    def names_read(self):
+        return frozenset(self.read)
 
     def forget(self):
         """Drop every kept tensor (the next use reads it again)."""
@@ -203,11 +239,16 @@ class Trace:
     pretrained: bool
     weights: str  # a human description of where the weights come from
     steps: list  # one dict per generated token (see tracer.sampling)
-    # name -> float32 array (token IDs: int64): a dict when recorded, a TensorFile when loaded
+    # name -> float32 array (token IDs: int64): Tensors, in memory when recorded (a dict given
+    # here becomes InMemoryTensors), a TensorFile when loaded
     activations: Mapping = field(repr=False)
     # The bytes of every other token the read-outs name (logit lens, unembedding), by ID
     # as a string (JSON keys): so a scene can write a guess that is not in the text.
     piece_bytes: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if not isinstance(self.activations, Tensors):
+            self.activations = InMemoryTensors(self.activations)
 
     # -- shape facts -----------------------------------------------------------------
 
@@ -240,40 +281,32 @@ class Trace:
     def tensor(self, name, keep=True):
         """The tensor `name`. Loaded from a file, it is read on first use; keep=False reads it
         without keeping it (for a value taken once from a big tensor: the caller keeps what it needs)."""
-        if isinstance(self.activations, TensorFile):
-            return self.activations.tensor(name, keep=keep)
-        return self.activations[name]
+        return self.activations.tensor(name, keep=keep)
 
     def row(self, name, index):
         """tensor[index] (one index along the first axis: a position's logits, a head's scores).
         Loaded from a file, only that row is read, and it is not kept: keep what you need."""
-        if isinstance(self.activations, TensorFile):
-            return self.activations.row(name, index)
-        return self.activations[name][index]
+        return self.activations.row(name, index)
 
     def block(self, layer, key, keep=True):
-        """One layer's activation, e.g. trace.block(0, "attn.hook_pattern")."""
-        return self.tensor(f"blocks.{layer}.{key}", keep=keep)
+        """One layer's activation, e.g. trace.block(0, "attn.hook_pattern"); a key that is not a
+        per-layer tensor of tracer/tensors.py's table raises KeyError."""
+        return self.tensor(block_name(layer, key), keep=keep)
 
     def shape(self, name):
         """A tensor's shape, without reading it."""
-        if isinstance(self.activations, TensorFile):
-            return self.activations.shape(name)
-        return self.activations[name].shape
+        return self.activations.shape(name)
 
     @property
     def tensors_read(self):
         """The names of the tensors read so far: from the file, when loaded; all, when recorded
         (they are all in memory)."""
-        if isinstance(self.activations, TensorFile):
-            return frozenset(self.activations.read)
-        return frozenset(self.activations)
+        return self.activations.names_read
 
     def forget(self):
         """Drop the tensors kept from the file (a scene calls this when it is done with them);
         nothing for a recorded Trace, whose tensors live only in memory."""
-        if isinstance(self.activations, TensorFile):
-            self.activations.forget()
+        self.activations.forget()
 
     def check_layer_head(self, layer, head, flags=("--layer", "--head")):
         """Raise UserError unless `layer` and `head` (None: not chosen) are within this model:
@@ -369,10 +402,17 @@ class Trace:
             dims = check_trace(meta, headers)
         except ValueError as error:
             raise UserError(f"{path} has damaged trace metadata ({first_line(error)})") from None
+        except OlderTrace as error:
+            raise UserError(f"{path} was written by an older version: {error}; trace the prompt again") from None
+        except DamagedTrace as error:
+            raise UserError(f"{path} is a damaged trace: {error}") from None
+        tensors = TensorFile(path, headers, dims)
+        try:
+            check_readouts(meta, tensors.peek)
         except DamagedTrace as error:
             raise UserError(f"{path} is a damaged trace: {error}") from None
         try:
-            return cls(activations=TensorFile(path, headers, dims), **{k: v for k, v in meta.items() if k != "format"})
+            return cls(activations=tensors, **{k: v for k, v in meta.items() if k != "format"})
         except TypeError as error:  # a field this version does not know
             raise UserError(f"{path} has damaged trace metadata ({first_line(error)})") from None
 
