@@ -132,8 +132,9 @@ class BatchResult:
     failed: list  # (job, one line saying why, the worker's traceback or "")
 
 
-class ClipCache:
-    """What run_batch asks of a clip cache (renderer/cache.py, wired in by an adapter of this shape).
+class BatchClipCache:
+    """What run_batch asks of a clip cache: bytes in, bytes out, keyed by a job's settings
+    (SharedClipCache puts renderer/cache.ClipCache, which keeps files, behind it).
 
     A clip depends on the trace's content (`trace_digest`, see digest), the scene, the job's
     scene options, quality and fps: every input of scene_clip but its position in the video.
@@ -147,7 +148,7 @@ class ClipCache:
         """Keep a clip just rendered (its bytes, as scene_clip returned them)."""
 
 
-class SharedClipCache(ClipCache):
+class SharedClipCache(BatchClipCache):
     """The clip cache of `video` and `slides` (renderer/cache.py), on the client's machine: a
     clip is keyed as `video` keys it, so a batch reuses what a video rendered, and the other
     way round (same trace bytes, scene, options, quality and fps)."""
@@ -186,7 +187,7 @@ def run_batch(jobs, client, progress=None, cache=None, report=None):
 
     `progress(n)` is called as n more scenes are settled (rendered, or skipped because their
     job failed); `report(run)` as each job ends, written or failed (JobRun.failure).
-    `cache` (a ClipCache; None: none) is consulted before a scene is submitted
+    `cache` (a BatchClipCache; None: none) is consulted before a scene is submitted
     (start_scenes) and given every clip rendered.
     """
     from distributed import as_completed
