@@ -32,8 +32,11 @@ from tracer.errors import UserError, first_line
 
 # -- the cluster -------------------------------------------------------------------------
 
+SCHEDULER_SECONDS = 10  # to reach --scheduler (and, twice that, to hear it answer)
+
+
 @contextmanager
-def dask_client(scheduler=None, workers=1, connect_timeout=10, wait_seconds=60):
+def dask_client(scheduler=None, workers=1, wait_seconds=60):
     """A Client of the Dask scheduler at `scheduler`, or of an embedded local cluster of
     `workers` worker processes, one thread each; both closed on the way out.
 
@@ -41,6 +44,8 @@ def dask_client(scheduler=None, workers=1, connect_timeout=10, wait_seconds=60):
     its data, and the nanny's default (the machine's memory split evenly) would kill a worker
     that traces gpt2-large or renders 4k on a machine with many cores, only to retry the same
     task and kill it again. The operating system stays the judge, as for `render.py video`.
+    preload: each embedded worker runs batch_tasks.dask_setup as it starts (it leaves Ctrl-C
+    to this process).
     """
     from distributed import Client, LocalCluster
 
@@ -51,11 +56,13 @@ def dask_client(scheduler=None, workers=1, connect_timeout=10, wait_seconds=60):
         # 8787, a second batch running at once would print a warning that the port is taken.
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
                           dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                          silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+                          silence_logs=logging.CRITICAL, preload=["renderer.batch_tasks"]) as cluster, \
+                Client(cluster) as client:
             yield client
         return
+    check_scheduler(scheduler, SCHEDULER_SECONDS)
     try:
-        client = Client(scheduler, timeout=connect_timeout)
+        client = Client(scheduler, timeout=SCHEDULER_SECONDS)
     except (OSError, ValueError, TypeError) as error:
         raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {first_line(error)}") from None
     with client:
@@ -65,6 +72,38 @@ def dask_client(scheduler=None, workers=1, connect_timeout=10, wait_seconds=60):
             raise UserError(f"the Dask scheduler at {scheduler} has no workers (waited {wait_seconds} s): "
                             "start some with `dask worker ADDRESS --nthreads 1`") from None
         yield client
+
+
+def check_scheduler(address, timeout):
+    """Raise UserError unless a Dask scheduler answers at `address` within 2 x `timeout` seconds.
+
+    Client's own timeout bounds the TCP connect only: a listener that accepts and then waits
+    (an HTTP server, for a request line) would hang it for good, and one that sends other
+    bytes fails inside Dask's frame parser (struct.error, ValueError, ...). So ask first, as
+    Dask's own peers do: its handshake, then the "identity" call, all under one deadline.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        answer = asyncio.run(asyncio.wait_for(identity(), 2 * timeout))
+    except asyncio.TimeoutError:
+        raise UserError(f"the Dask scheduler at {address} did not answer within {2 * timeout} s: "
+                        "is it a Dask scheduler's address (tcp://host:8786)?") from None
+    except Exception as error:  # refused, unknown host, or bytes that are not Dask's protocol
+        raise UserError(f"cannot reach the Dask scheduler at {address}: {first_line(error)}") from None
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind != "Scheduler":
+        raise UserError(f"{address} is not a Dask scheduler (it answers as {kind or 'something else'})")
 
 
 # -- the client: one job's state, and the whole batch ------------------------------------
@@ -93,8 +132,9 @@ class BatchResult:
     failed: list  # (job, one line saying why, the worker's traceback or "")
 
 
-class ClipCache:
-    """What run_batch asks of a clip cache (renderer/cache.py, wired in by an adapter of this shape).
+class BatchClipCache:
+    """What run_batch asks of a clip cache: bytes in, bytes out, keyed by a job's settings
+    (SharedClipCache puts renderer/cache.ClipCache, which keeps files, behind it).
 
     A clip depends on the trace's content (`trace_digest`, see digest), the scene, the job's
     scene options, quality and fps: every input of scene_clip but its position in the video.
@@ -108,7 +148,7 @@ class ClipCache:
         """Keep a clip just rendered (its bytes, as scene_clip returned them)."""
 
 
-class SharedClipCache(ClipCache):
+class SharedClipCache(BatchClipCache):
     """The clip cache of `video` and `slides` (renderer/cache.py), on the client's machine: a
     clip is keyed as `video` keys it, so a batch reuses what a video rendered, and the other
     way round (same trace bytes, scene, options, quality and fps)."""
@@ -147,7 +187,7 @@ def run_batch(jobs, client, progress=None, cache=None, report=None):
 
     `progress(n)` is called as n more scenes are settled (rendered, or skipped because their
     job failed); `report(run)` as each job ends, written or failed (JobRun.failure).
-    `cache` (a ClipCache; None: none) is consulted before a scene is submitted
+    `cache` (a BatchClipCache; None: none) is consulted before a scene is submitted
     (start_scenes) and given every clip rendered.
     """
     from distributed import as_completed

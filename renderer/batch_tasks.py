@@ -9,6 +9,7 @@ these functions by name), so torch and Manim are imported inside the tasks only.
 
 import hashlib
 import os
+import signal
 import tempfile
 import threading
 import traceback
@@ -28,6 +29,14 @@ class TaskFailed(Exception):
 
     def __str__(self):
         return self.message
+
+
+def dask_setup(worker):
+    """Run by each embedded worker as it starts (its preload, see batch.dask_client): Ctrl-C at
+    the terminal reaches the whole process group, and the batch process decides what stops
+    (it says "interrupted" and closes the cluster); a worker's own KeyboardInterrupt would
+    print a traceback of Dask's event loop. (In the worker's main thread, its event loop's.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _models = {}  # model name -> loaded model: a worker keeps the model it loaded for the next job

@@ -16,6 +16,7 @@ job alone (see batch.py). Plain Python and PyYAML: no Manim, no torch.
 """
 
 import csv
+import io
 import os
 from dataclasses import dataclass, field
 
@@ -72,22 +73,40 @@ def read_jobs(path, defaults, out_dir="."):
 
 # -- the three forms, each to (line, {option: value}) ------------------------------------
 
+def editor_lines(text):
+    """The lines of `text` as an editor numbers them: ended by \\n (or \\r\\n) only. (str.splitlines
+    also ends a line at \\f, \\v, U+2028 and more, which a prompt may hold.)"""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the file's last newline ends its last line
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def text_rows(text):
-    for line, content in enumerate(text.splitlines(), start=1):
+    for line, content in enumerate(editor_lines(text), start=1):
         if content.strip() and not content.lstrip().startswith("#"):
             yield line, {"prompt": content}
 
 
 def csv_rows(text, path):
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if not header:
+    """Each row, with the line it starts on; a quoted cell keeps its newlines. No cell is too long
+    for the csv module (its default limit is 131,072 characters): what a prompt may be is the
+    model's to judge, as for the other two forms."""
+    rows, limit, start = [], csv.field_size_limit(), 1
+    reader = csv.reader(io.StringIO(text, newline=""))  # as csv wants a file opened: line ends kept as they are
+    try:
+        csv.field_size_limit(max(limit, len(text)))  # no cell is longer than the file
+        for cells in reader:
+            rows.append((start, cells))
+            start = reader.line_num + 1
+    finally:
+        csv.field_size_limit(limit)  # the module's setting is the whole process's
+    if not rows or not rows[0][1]:
         raise UserError(f"{path} is empty: a CSV job file starts with a header row (prompt, model, ...)")
-    names = [check_key(path, 1, name) for name in header]
+    names = [check_key(path, 1, name) for name in rows[0][1]]
     if "prompt" not in names:
         raise UserError(f"{path} line 1: the header has no 'prompt' column")
-    for cells in reader:
-        line = reader.line_num
+    for line, cells in rows[1:]:
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) > len(names):
@@ -231,11 +250,17 @@ def scene_names(value):
 
 
 def check_distinct_outputs(path, jobs):
-    """Two jobs writing one video (or one clips folder) would overwrite each other."""
-    seen = {}
+    """Two jobs writing one video (or one clips folder) would overwrite each other. A video's
+    clips folder and captions are named by its path without the suffix (v.mp4 and v.MP4 share
+    v/clips/ and v.srt), and many file systems (macOS's, Windows') take names that differ only
+    in letter case for one: so two outputs are one when their stems are, case folded."""
+    seen = {}  # the key of an output -> (its line, its out)
     for job in jobs:
-        key = os.path.normcase(os.path.abspath(job.out))
+        key = os.path.splitext(os.path.normcase(os.path.abspath(job.out)))[0].casefold()
         if key in seen:
-            raise UserError(f"{path} line {job.line}: writes {job.out}, as line {seen[key]} does; "
-                            "give one of them another out")
-        seen[key] = job.line
+            line, other = seen[key]
+            what = f"writes {job.out}, as line {line} does" if other == job.out else \
+                f"writes {job.out} and line {line} writes {other}: names that differ only in letter case " \
+                "share one clips folder and captions"
+            raise UserError(f"{path} line {job.line}: {what}; give one of them another out")
+        seen[key] = job.line, job.out

@@ -7,6 +7,7 @@ the parent itself is killed) by its own watchdog.
 """
 
 import ctypes
+import enum
 import errno
 import os
 import signal
@@ -37,6 +38,41 @@ class RenderTask:
     out: str  # the finished clip's path
     clip_format: ClipFormat = MP4  # its container, codec and background
     beats: bool = False  # also each beat as its own clip, in beats.beats_directory(out)
+
+
+class Outcome(enum.Enum):
+    """How a worker's task ended."""
+
+    DONE = "done"
+    BAD_INPUT = "bad input"  # the user's to fix: one line, exit status 2
+    DISK_FULL = "disk full"  # not the scene's fault: the caller says so in one line
+    FAILED = "failed"  # a bug, or a scene that raised: its name and the worker's traceback
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a worker sends back through its pipe after each task."""
+
+    outcome: Outcome
+    details: str = ""  # BAD_INPUT: the message; DISK_FULL: the file, if known; FAILED: the traceback
+
+    @classmethod
+    def of_error(cls, error):
+        """The result of a task that raised `error` (in its except block: the traceback is the one being handled)."""
+        if isinstance(error, UserError):  # bad input found only now (a damaged value of a lazily read trace)
+            return cls(Outcome.BAD_INPUT, str(error))
+        if isinstance(error, OSError) and error.errno in DISK_FULL:
+            return cls(Outcome.DISK_FULL, error.filename or "")
+        return cls(Outcome.FAILED, traceback.format_exc())
+
+    def raise_error(self, task):
+        """In the parent: raise what this result means for `task` (nothing if it is DONE)."""
+        if self.outcome is Outcome.DISK_FULL:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.details or None)
+        if self.outcome is Outcome.BAD_INPUT:
+            raise UserError(self.details)
+        if self.outcome is Outcome.FAILED:
+            raise SceneFailed(task.scene.name, self.details.strip().splitlines()[-1], self.details)
 
 
 class SceneFailed(Exception):
@@ -99,15 +135,10 @@ def render_in_parallel(tasks, jobs, report=lambda event, task: None, poll_second
             for pipe in ready:
                 task = busy.pop(pipe)
                 try:
-                    outcome, details = pipe.recv()
+                    result = pipe.recv()
                 except EOFError:
                     raise SceneFailed(task.scene.name, f"its worker process died ({exit_reason(workers[pipe])})")
-                if outcome == "disk full":  # not the scene's fault: the caller says so in one line
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), details or None)
-                if outcome == "bad input":  # the user's to fix: one line, exit status 2
-                    raise UserError(details)
-                if outcome == "failed":
-                    raise SceneFailed(task.scene.name, details.strip().splitlines()[-1], details)
+                result.raise_error(task)
                 report("done", task)
                 hand_out(pipe)
         finished = True
@@ -145,17 +176,10 @@ def worker_main(pipe, parent_pid):
     for task in iter(pipe.recv, None):
         try:
             render_task(task, traces)
-        except UserError as error:  # bad input found only now (a damaged value of a lazily read trace)
-            pipe.send(("bad input", str(error)))
-            return
-        except OSError as error:
-            full = error.errno in DISK_FULL
-            pipe.send(("disk full", error.filename) if full else ("failed", traceback.format_exc()))
-            return
-        except BaseException:
-            pipe.send(("failed", traceback.format_exc()))
-            return
-        pipe.send(("done", ""))
+        except BaseException as error:
+            pipe.send(TaskResult.of_error(error))
+            return  # a worker whose task failed renders nothing more: the parent stops them all
+        pipe.send(TaskResult(Outcome.DONE))
     exit_at_once()
 
 

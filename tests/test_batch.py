@@ -216,13 +216,13 @@ def test_each_job_takes_its_line_and_the_defaults(tmp_path):
 
 
 def test_the_clip_cache_hook_is_asked_before_each_scene_and_given_each_clip(tmp_path, scheduler):
-    """run_batch's ClipCache hook (the clip cache is wired in there): a second batch of the same
+    """run_batch's BatchClipCache hook (the clip cache is wired in there): a second batch of the same
     jobs renders no scene, and its videos are the first batch's, frame for frame."""
     from distributed import Client
 
-    from renderer.batch import ClipCache, run_batch
+    from renderer.batch import BatchClipCache, run_batch
 
-    class MemoryCache(ClipCache):
+    class MemoryCache(BatchClipCache):
         def __init__(self):
             self.clips, self.hits = {}, 0
 
