@@ -292,8 +292,8 @@ class ClipCache:
             if manifest["format"] != CACHE_FORMAT or manifest["key"] != key:
                 return None  # an older kind of entry, or another key's (swapped)
             files = {role: entry / role for role in manifest["files"]}
-            for role, recorded in manifest["files"].items():
-                if stored_size(files[role]) != recorded["size"] or content_digest(files[role]) != recorded["sha256"]:
+            for role, listed in manifest["files"].items():
+                if stored_size(files[role]) != listed["size"] or content_digest(files[role]) != listed["sha256"]:
                     return None  # damaged: a crash of the machine, a bad disk, a hand edit
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
