@@ -71,3 +71,18 @@ def test_html_title_slide_is_cut(deck, tmp_path):
     parser.feed((tmp_path / "deck.html").read_text(encoding="utf-8"))
     assert "".join(deck.prompt_lines) in parser.text and len(parser.text) < 400
     assert "my-small-gpt2" in parser.text and "/home" not in parser.text
+
+
+def test_the_readme_deck_figures_are_the_decks_real_counts(scene_report):
+    """The README's whole nano-sort deck (CBABBC, 6 steps: the nano_sort_trace fixture): a title
+    slide and one slide per beat of every scene. Counted from the scenes, not remembered."""
+    import re
+    from pathlib import Path
+
+    from scenes.catalog import CATALOG
+
+    beats = sum(len(scene_report(info, "nano_sort_trace").sections) for info in CATALOG)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    said = [int(n) for n in re.findall(r"the title slide and\s+(\d+)\s+beat slides", readme)]
+    slides = [int(n) for n in re.findall(r"deck at medium quality:\s+(\d+)\s+slides", readme)]
+    assert said == [beats] and slides == [beats + 1], f"the deck has {beats} beats, {beats + 1} slides"
