@@ -18,9 +18,11 @@ test: setup test-tools
 test-fast: setup
 	$(PYTHON) -m pytest -q -n auto --dist loadgroup -m "not render"
 
-# Tools only the tests use: LibreOffice Impress opens the PPTX decks (tests/test_slides.py;
-# without it that check is skipped, saying why). Installed as root through apt-get when
-# missing (about 95 MB; 16 s here with most packages cached), else left to you.
+# Tools only the tests use: LibreOffice Impress opens the PPTX decks (tests/test_slides.py),
+# Chromium plays the transparent WebM and reads the WebVTT captions (tests/test_clients.py,
+# through Playwright, from the dev extra). Without one, its checks are skipped, saying why.
+# Installed as root through apt-get when missing (LibreOffice about 95 MB; Chromium about
+# 250 MB), else left to you.
 test-tools:
 	@command -v soffice >/dev/null 2>&1 || { \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -29,6 +31,14 @@ test-tools:
 	            || echo "make: could not install LibreOffice; the PPTX check will be skipped"; \
 	    else \
 	        echo "make: no LibreOffice (soffice); the PPTX check will be skipped (sudo apt-get install -y libreoffice-impress-nogui)"; \
+	    fi; }
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	        echo "make: installing Chromium for the browser tests"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	            || echo "make: could not install Chromium; the browser checks will be skipped"; \
+	    else \
+	        echo "make: no Chromium; the browser checks will be skipped (sudo apt-get install -y chromium)"; \
 	    fi; }
 
 bench: setup

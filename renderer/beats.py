@@ -109,17 +109,22 @@ def decoder_for(stream):
 
 
 def save_poster(video, png):
-    """A beat's poster: its first frame, as the PNG `png` (read from the clip: nothing rendered twice)."""
+    """A beat's poster: its last frame, the beat's picture once drawn, as the PNG `png` (read
+    from the clip: nothing rendered twice). Not its first: a beat that starts from an empty
+    frame would print as a blank slide. The slide still plays its clip from the start."""
     import av
 
+    last = None
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         decoder = decoder_for(stream)
-        for packet in container.demux(stream):
+        for packet in container.demux(stream):  # its last, empty packet drains the decoder
             for frame in (decoder.decode(packet) if decoder is not None else packet.decode()):
-                frame.to_image().save(png)
-                return png
-    raise ValueError(f"{video} holds no frame")
+                last = frame
+    if last is None:
+        raise ValueError(f"{video} holds no frame")
+    last.to_image().save(png)
+    return png
 
 
 def convert_to_gif(video, gif, transparent=False):

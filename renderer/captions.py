@@ -6,9 +6,15 @@ writes each clip's cues beside the clip as JSON (plain values, no pickle); the v
 are the clips' cues, each shifted by where its clip starts in the joined video, so they
 never overlap and the last ends with the video. The formats are written by the `srt` and
 `webvtt-py` libraries, not by hand.
+
+Both files round every time to the same millisecond (`milliseconds`): `srt` would cut
+8.6666 s to 08,666 where WebVTT rounds it to 08.667. WebVTT text is markup (`<` opens a
+tag, `&` an entity, and a line holding "-->" starts a new cue): its cues are escaped;
+SubRip readers take the text literally, so the SRT file keeps it as it is.
 """
 
 import datetime
+import html
 import json
 import os
 from dataclasses import dataclass
@@ -57,11 +63,19 @@ def joined_cues(clips_cues, durations):
     return joined
 
 
+def milliseconds(seconds):
+    """A cue's time as both caption files write it: the nearest millisecond."""
+    return round(seconds * 1000)
+
+
 def write_srt(cues, path):
     import srt
 
-    subtitles = [srt.Subtitle(index, datetime.timedelta(seconds=cue.start), datetime.timedelta(seconds=cue.end),
-                              cue.text) for index, cue in enumerate(cues, start=1)]
+    def time(seconds):
+        return datetime.timedelta(milliseconds=milliseconds(seconds))
+
+    subtitles = [srt.Subtitle(index, time(cue.start), time(cue.end), cue.text)
+                 for index, cue in enumerate(cues, start=1)]
     with open(path, "w", encoding="utf-8") as file:
         file.write(srt.compose(subtitles, reindex=False))
     return path
@@ -72,14 +86,19 @@ def write_vtt(cues, path):
 
     vtt = webvtt.WebVTT()
     for cue in cues:
-        vtt.captions.append(webvtt.Caption(_vtt_time(cue.start), _vtt_time(cue.end), cue.text))
+        vtt.captions.append(webvtt.Caption(_vtt_time(cue.start), _vtt_time(cue.end), vtt_text(cue.text)))
     vtt.save(path)
     return path
 
 
+def vtt_text(text):
+    """A cue's text as WebVTT markup: `<`, `>` and `&` escaped (so a token "<" is no tag, and
+    "-->" no timing line), and no blank line, which would end the cue (as `srt` drops them)."""
+    return "\n".join(html.escape(line, quote=False) for line in text.splitlines() if line.strip())
+
+
 def _vtt_time(seconds):
-    milliseconds = round(seconds * 1000)
-    hours, rest = divmod(milliseconds, 3_600_000)
+    hours, rest = divmod(milliseconds(seconds), 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 

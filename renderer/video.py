@@ -2,9 +2,10 @@
 
 Every format the program writes joins by copying packets with PyAV (no re-encoding, no
 ffmpeg process): MP4 (H.264), WebM (VP9; the alpha plane travels with each packet as
-Matroska block data, which PyAV copies), MOV (ProRes 4444 or QuickTime Animation: every
-frame a key frame) and GIF (each frame carries its own palette). PyAV is imported inside
-the functions, so importing this module costs nothing.
+Matroska block data, which PyAV copies, and the track's AlphaMode says it is there: see
+copy_stream), MOV (ProRes 4444 or QuickTime Animation: every frame a key frame) and GIF
+(each frame carries its own palette). PyAV is imported inside the functions, so importing
+this module costs nothing.
 """
 
 import os
@@ -60,6 +61,18 @@ def count_packets(container, stream):
     return sum(packet.dts is not None for packet in container.demux(stream))
 
 
+def copy_stream(target, video, codec_tag=None):
+    """A stream in `target` for the packets of `video`: its codec's parameters and its
+    metadata. The metadata matters: a VP9 clip with alpha says so in its track (Matroska's
+    AlphaMode, which FFmpeg reads as the stream's "alpha_mode" and writes from it); without
+    it Chromium draws the video opaque. Its length is the muxer's to write."""
+    copy = target.add_stream_from_template(template=video)
+    copy.metadata.update({key: value for key, value in video.metadata.items() if key.lower() != "duration"})
+    if codec_tag is not None:
+        copy.codec_context.codec_tag = codec_tag
+    return copy
+
+
 def join_clips(clips, out, codec_tag=None):
     """Concatenate clips into `out` (of the clips' container: its suffix) without re-encoding: their
     packets are copied, one clip after another, each shifted to start where the previous one ends.
@@ -82,9 +95,7 @@ def join_clips(clips, out, codec_tag=None):
                 with av.open(str(clip)) as source:
                     video = source.streams.video[0]
                     if copy is None:
-                        copy = target.add_stream_from_template(template=video)
-                        if codec_tag is not None:
-                            copy.codec_context.codec_tag = codec_tag
+                        copy = copy_stream(target, video, codec_tag)
                     shift = round(start / video.time_base)  # in the clip's time base
                     frames = 0
                     for packet in source.demux(video):

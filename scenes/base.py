@@ -42,6 +42,12 @@ class SceneOptions:
     on_screen_captions: bool = True  # False: the caption line is not drawn (it still times the caption files)
 
 
+def shown_model_name(model):
+    """A model as named on screen and slide: a path shows its folder's name, hub names as they are."""
+    name = os.path.basename(os.path.normpath(model)) if os.sep in model else model
+    return wrap_columns(display_text(name), 40, 1)[0]
+
+
 class TraceScene(CheapShowing, Scene):
     """Subclasses draw `self.trace` (a tracer.trace.Trace) in `construct`, one Manim section per beat."""
 
@@ -119,10 +125,8 @@ class TraceScene(CheapShowing, Scene):
                 for e in entries]
 
     def model_name(self):
-        """The model as named on screen: a path shows its folder's name, hub names as they are."""
-        model = self.trace.model
-        name = os.path.basename(os.path.normpath(model)) if os.sep in model else model
-        return wrap_columns(display_text(name), 40, 1)[0]
+        """The model as named on screen (shown_model_name)."""
+        return shown_model_name(self.trace.model)
 
     # -- furniture -----------------------------------------------------------------------
 

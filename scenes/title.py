@@ -39,11 +39,15 @@ class TitleScene(TraceScene):
 
     # -- pieces ------------------------------------------------------------------------------
 
+    @classmethod
+    def shown_prompt(cls, prompt):
+        """The prompt's lines as the title shows them (a deck's title slide too): safely
+        displayed, wrapped, cut with an ellipsis after the last line."""
+        return wrap_columns(display_text(prompt), cls.prompt_columns, cls.prompt_lines)
+
     def prompt_block(self):
         """The prompt, safely displayed and wrapped, in a panel with its label above."""
-        shown = display_text(self.trace.prompt)
-        lines = wrap_columns(shown, self.prompt_columns, self.prompt_lines)
-        text = words(self.theme, "\n".join(lines), size=self.prompt_size)
+        text = words(self.theme, "\n".join(self.shown_prompt(self.trace.prompt)), size=self.prompt_size)
         fit_within(text, width=self.content_width - 1.0)
         panel = RoundedRectangle(corner_radius=0.15, width=max(text.width + 0.8, 4), height=text.height + 0.6,
                                  fill_color=self.theme.panel, fill_opacity=1, stroke_color=self.theme.panel_edge,

@@ -2,6 +2,8 @@
 joined video (and on each clip), in the video's language; and videos for a lecturer who
 narrates (no caption line drawn, the same timing, the files still written)."""
 
+import html
+
 import pytest
 import srt
 import webvtt
@@ -23,8 +25,8 @@ def srt_cues(path):
 
 def vtt_cues(path):
     return [(caption.start_in_seconds + caption.start_time.milliseconds / 1000,
-             caption.end_in_seconds + caption.end_time.milliseconds / 1000, caption.text)
-            for caption in webvtt.read(str(path))]
+             caption.end_in_seconds + caption.end_time.milliseconds / 1000, html.unescape(caption.text))
+            for caption in webvtt.read(str(path))]  # a cue's text is markup: &lt; is "<"
 
 
 def length(path):
@@ -69,6 +71,28 @@ def test_a_video_has_caption_files_timed_on_the_joined_clips(capsys, nano_sort_t
         offset += length(clips / f"{clip}.mp4")
     assert len(shifted) == len(video)
     assert all(abs(a[0] - b[0]) < 2e-3 and abs(a[1] - b[1]) < 2e-3 and a[2] == b[2] for a, b in zip(shifted, video))
+
+
+def test_srt_and_vtt_give_every_cue_the_same_millisecond(tmp_path):
+    from renderer.captions import Cue, write_caption_files
+
+    # 130 frames at 15 fps is 8.6666... s: SubRip's library cut it to 08,666, WebVTT rounded to 08.667
+    cues = [Cue(0.0, 130 / 15, "one"), Cue(130 / 15, 131 / 15, "two")]
+    write_caption_files(cues, str(tmp_path / "v.mp4"))
+    assert "00:00:08,667" in (tmp_path / "v.srt").read_text() and "00:00:08.667" in (tmp_path / "v.vtt").read_text()
+    assert [cue[:2] for cue in srt_cues(tmp_path / "v.srt")] == [cue[:2] for cue in vtt_cues(tmp_path / "v.vtt")]
+
+
+@pytest.mark.parametrize("text", ["x <", "x -->", "a & b &amp; <b>c</b>", "one\n\ntwo"])
+def test_vtt_cue_text_is_escaped_markup_and_srt_keeps_it_literally(tmp_path, text):
+    from renderer.captions import Cue, write_caption_files
+
+    write_caption_files([Cue(0.0, 1.0, text)], str(tmp_path / "v.mp4"))  # "-->" raised ValueError here
+    written = (tmp_path / "v.vtt").read_text(encoding="utf-8").split("\n", 3)[3]
+    assert "<" not in written and "-->" not in written  # no tag, no timing line inside the cue
+    kept = text.replace("\n\n", "\n")  # a blank line would end the cue (srt drops it too)
+    assert [cue[2] for cue in vtt_cues(tmp_path / "v.vtt")] == [kept]
+    assert [cue[2] for cue in srt_cues(tmp_path / "v.srt")] == [kept]
 
 
 def test_captions_speak_the_videos_language(capsys, nano_sort_trace_file, tmp_path):

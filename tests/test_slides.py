@@ -2,7 +2,7 @@
 
 Both decks are rendered once for the module (title and tokens on nano-sort, low quality):
 a title slide and one slide per beat (3 + 3), each playing its beat's clip by itself, its
-first frame as the poster, the beat's caption text as the speaker notes.
+last frame as the poster, the beat's caption text as the speaker notes.
 """
 
 import os
@@ -106,9 +106,10 @@ def test_pptx_is_16_9_with_a_title_and_one_video_slide_per_beat(decks, tmp_path)
         clip.write_bytes(parts["ppt/" + video.removeprefix("../")])
         info = video_info(clip)
         assert (info.width, info.height, info.codec) == (854, 480, "h264") and info.frames > 0
-        # the poster is the beat's first frame, read from its clip
+        # the poster is the beat's picture, its last frame, read from its clip: never an empty slide
         (tmp_path / f"{number}.png").write_bytes(parts["ppt/" + poster.removeprefix("../")])
-        assert_same_picture(tmp_path / f"{number}.png", first_frame(clip))
+        assert_same_picture(tmp_path / f"{number}.png", last_frame(clip))
+        assert_drawn(tmp_path / f"{number}.png")
         # it plays by itself: its start condition is the slide's start, not a click
         delays = [cond.get("delay") for cond in slide.iterfind(".//p:timing//p:video//p:cond", NS)]
         assert delays == ["0"]
@@ -125,11 +126,18 @@ def test_pptx_is_16_9_with_a_title_and_one_video_slide_per_beat(decks, tmp_path)
     assert "(tokens 2/3: pieces)" in notes[5]
 
 
-def first_frame(clip):
+def last_frame(clip):
     import av
 
     with av.open(str(clip)) as container:
-        return next(container.decode(video=0)).to_ndarray(format="rgb24")
+        *_, last = container.decode(video=0)
+        return last.to_ndarray(format="rgb24")
+
+
+def assert_drawn(png):
+    """Not an empty frame: more than the background's colour (a title beat starts from one)."""
+    with Image.open(png) as image:
+        assert len(image.convert("RGB").getcolors(1 << 24)) > 10, f"{png} is an empty picture"
 
 
 def assert_same_picture(png, frame):
@@ -235,7 +243,8 @@ def test_html_deck_has_a_title_and_one_autoplaying_video_per_beat(html_deck, tmp
         assert video_info(clip).frames > 0
         poster = tmp_path / f"{number}.png"
         poster.write_bytes(base64.b64decode(video["poster"].split(",", 1)[1]))
-        assert_same_picture(poster, first_frame(clip))
+        assert_same_picture(poster, last_frame(clip))
+        assert_drawn(poster)
         assert f"({BEATS[number]})" in notes
     assert say("en", "title.promise") in beats[2][2]
     assert say("en", "tokens.text") in beats[3][2] and say("en", "tokens.ids") in beats[5][2]

@@ -102,7 +102,7 @@ Reveal.initialize(Object.assign({json.dumps(settings)}, {{ plugins: [RevealNotes
 def title_section(deck):
     return (f'<section class="title" data-background-color="{deck.background}">\n'
             f"<h1>{html.escape(deck.title)}</h1>\n"
-            f"<p>“{html.escape(deck.prompt)}”</p>\n"
+            f"<p>“{'<br>'.join(html.escape(line) for line in deck.prompt_lines)}”</p>\n"
             f'<p class="facts">{html.escape(deck.facts)}</p>\n'
             "</section>")
 

@@ -1,14 +1,27 @@
 """A Deck as a PowerPoint file, with python-pptx: 16:9, one embedded MP4 per beat slide.
 
-Each beat's clip fills its slide and shows its poster (the beat's first frame) until it
-plays. python-pptx embeds a movie to play on a click; its timing node's start condition,
-`delay="indefinite"`, becomes `delay="0"` so the clip starts by itself as the slide opens
-(python-pptx issue #427). The speaker notes hold the beat's caption text.
+Each beat's clip fills its slide and shows its poster (the beat's last frame: what a
+printout or a PDF of the deck shows) until it plays, from the beat's start. python-pptx
+embeds a movie to play on a click; its timing node's start condition, `delay="indefinite"`,
+becomes `delay="0"` so the clip starts by itself as the slide opens (python-pptx issue
+#427). The speaker notes hold the beat's caption text.
+
+The file's properties are the deck's own (python-pptx's template brings its author, its 2013
+dates and a blank 4:3 thumbnail): the prompt as the title, this program as the author, now
+as the dates; the template's thumbnail is dropped (an optional part: apps draw their own).
+
+XML cannot hold some characters a prompt or a token may have (C0 controls, U+FFFE, U+FFFF):
+they are written as their code point, "U+FFFF", as the video draws them (a PPTX refusing a
+prompt that the video, the HTML deck and the trace take would surprise).
 """
+
+import datetime
+import re
 
 from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.opc.constants import RELATIONSHIP_TYPE
 from pptx.util import Emu, Pt
 
 # 16:9 at PowerPoint's own widescreen size, 13.333 x 7.5 inches
@@ -16,6 +29,14 @@ SLIDE_WIDTH = Emu(12192000)
 SLIDE_HEIGHT = Emu(6858000)
 BLANK_LAYOUT = 6  # of python-pptx's default template: no placeholders
 NS = {"p": "http://schemas.openxmlformats.org/presentationml/2006/main"}
+PROGRAM = "gpt2-explainer"
+PROPERTY_LIMIT = 255  # characters in a core property (python-pptx refuses more)
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # outside XML 1.0's Char
+
+
+def xml_safe(text):
+    """`text` with each character XML cannot hold written as its code point, "U+FFFF"."""
+    return NOT_XML.sub(lambda match: f"U+{ord(match.group()):04X}", text)
 
 
 def write_pptx(deck, path):
@@ -27,8 +48,27 @@ def write_pptx(deck, path):
     add_title_slide(presentation.slides.add_slide(layout), deck)
     for beat in deck.slides:
         add_beat_slide(presentation.slides.add_slide(layout), deck, beat)
+    set_properties(presentation, deck)
     presentation.save(path)
     return path
+
+
+def set_properties(presentation, deck):
+    """The file's own properties, in place of the template's."""
+    from scenes.kit.text import shorten
+
+    properties = presentation.core_properties
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0, tzinfo=None)  # written as UTC
+    properties.title = shorten(xml_safe(deck.prompt), PROPERTY_LIMIT)
+    properties.subject = xml_safe(deck.facts)
+    properties.author = properties.last_modified_by = PROGRAM
+    properties.comments = f"made by {PROGRAM} from the model's own numbers"
+    properties.created = properties.modified = now
+    properties.revision = 1
+    package = presentation.part.package
+    for key, relationship in list(package._rels.items()):
+        if relationship.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            package.drop_rel(key)
 
 
 def fill_background(slide, colour):
@@ -39,7 +79,9 @@ def fill_background(slide, colour):
 
 def add_title_slide(slide, deck):
     fill_background(slide, deck.background)
-    lines = ((deck.title, 36, deck.muted), (f"“{deck.prompt}”", 40, deck.text), (deck.facts, 22, deck.muted))
+    # the prompt as the title scene shows it: at most 3 lines of 44 columns, each fits at 32 pt
+    prompt = "\v".join(xml_safe(line) for line in deck.prompt_lines)  # \v: a line break in a paragraph
+    lines = ((xml_safe(deck.title), 36, deck.muted), (f"“{prompt}”", 32, deck.text), (xml_safe(deck.facts), 22, deck.muted))
     margin = Emu(SLIDE_WIDTH // 12)
     box = slide.shapes.add_textbox(margin, Emu(SLIDE_HEIGHT // 4), SLIDE_WIDTH - 2 * margin, Emu(SLIDE_HEIGHT // 2))
     frame = box.text_frame
@@ -49,8 +91,8 @@ def add_title_slide(slide, deck):
         paragraph = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
         paragraph.alignment = PP_ALIGN.CENTER
         paragraph.space_after = Pt(18)
-        run = paragraph.add_run()
-        run.text = text
+        paragraph.text = text
+        run = paragraph.runs[0]
         run.font.size = Pt(size)
         run.font.color.rgb = RGBColor.from_string(colour.lstrip("#"))
 
@@ -60,9 +102,9 @@ def add_beat_slide(slide, deck, beat):
     width, height = fitted(deck.width, deck.height)
     movie = slide.shapes.add_movie(beat.clip, (SLIDE_WIDTH - width) // 2, (SLIDE_HEIGHT - height) // 2, width, height,
                                    poster_frame_image=beat.poster, mime_type="video/mp4")
-    movie.name = beat.label
+    movie.name = xml_safe(beat.label)
     play_on_entry(slide)
-    slide.notes_slide.notes_text_frame.text = beat.notes
+    slide.notes_slide.notes_text_frame.text = xml_safe(beat.notes)
 
 
 def fitted(width, height):

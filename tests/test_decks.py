@@ -1,0 +1,88 @@
+"""A deck's title slide and file properties, written from a Deck with no beats (nothing
+rendered): a long prompt is cut as the title scene cuts it, a local model is named by its
+folder, characters XML cannot hold are written as code points, and the PPTX's properties
+are the deck's own, not python-pptx's template's."""
+
+import dataclasses
+import datetime
+from html.parser import HTMLParser
+
+import pytest
+
+from renderer.decks import build_deck
+from renderer.presets import quality_preset
+from scenes.title import TitleScene
+
+LONG_PROMPT = "The cat sat on the mat \x01 and \uffff then " * 50  # about 1,900 characters
+LOCAL_MODEL = "/home/someone/models/checkpoints/my-small-gpt2"
+
+
+@pytest.fixture
+def deck(nano_sort_trace):
+    recorded = dataclasses.replace(nano_sort_trace, prompt=LONG_PROMPT, model=LOCAL_MODEL)
+    return build_deck(recorded, [], [], "en", "dark", quality_preset("low"))
+
+
+def test_the_title_slide_shows_the_prompt_as_the_title_scene_does(deck):
+    assert deck.prompt_lines == tuple(TitleScene.shown_prompt(LONG_PROMPT))
+    assert len(deck.prompt_lines) == TitleScene.prompt_lines and deck.prompt_lines[-1].endswith("…")
+    assert "U+0001" in deck.prompt_lines[0] and "U+FFFF" in deck.prompt_lines[0]  # drawn as the video draws them
+    assert deck.facts.startswith("my-small-gpt2 · ") and "/home" not in deck.facts
+
+
+def test_pptx_title_slide_is_cut_and_its_properties_are_the_decks(deck, tmp_path):
+    from pptx import Presentation
+
+    from renderer.decks.pptx import PROGRAM, write_pptx
+
+    before = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    write_pptx(deck, tmp_path / "deck.pptx")  # raised "All strings must be XML compatible"
+    presentation = Presentation(tmp_path / "deck.pptx")
+    title_text = "\n".join(shape.text_frame.text for shape in presentation.slides[0].shapes)
+    assert len(title_text) < 400 and "my-small-gpt2" in title_text and "/home" not in title_text
+    properties = presentation.core_properties
+    shown = LONG_PROMPT.replace("\x01", "U+0001").replace("\uffff", "U+FFFF")
+    assert len(properties.title) == 255 and properties.title == shown[:254].rstrip() + "…"
+    assert properties.author == properties.last_modified_by == PROGRAM
+    assert "python-pptx" not in properties.comments
+    assert before <= properties.created == properties.modified <= before + datetime.timedelta(minutes=5)
+    parts = {str(part.partname) for part in presentation.part.package.iter_parts()}
+    assert "/docProps/thumbnail.jpeg" not in parts  # the template's blank 4:3 thumbnail
+
+
+def test_html_title_slide_is_cut(deck, tmp_path):
+    from renderer.decks.html import write_html
+
+    class TitleText(HTMLParser):
+        text, depth = "", 0
+
+        def handle_starttag(self, tag, attrs):
+            self.depth += tag == "section"
+
+        def handle_endtag(self, tag):
+            self.depth -= tag == "section"
+
+        def handle_data(self, data):
+            if self.depth:
+                self.text += data
+
+    write_html(deck, tmp_path / "deck.html")
+    parser = TitleText()
+    parser.feed((tmp_path / "deck.html").read_text(encoding="utf-8"))
+    assert "".join(deck.prompt_lines) in parser.text and len(parser.text) < 400
+    assert "my-small-gpt2" in parser.text and "/home" not in parser.text
+
+
+def test_the_readme_deck_figures_are_the_decks_real_counts(scene_report):
+    """The README's whole nano-sort deck (CBABBC, 6 steps: the nano_sort_trace fixture): a title
+    slide and one slide per beat of every scene. Counted from the scenes, not remembered."""
+    import re
+    from pathlib import Path
+
+    from scenes.catalog import CATALOG
+
+    beats = sum(len(scene_report(info, "nano_sort_trace").sections) for info in CATALOG)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    said = [int(n) for n in re.findall(r"the title slide and\s+(\d+)\s+beat slides", readme)]
+    slides = [int(n) for n in re.findall(r"deck at medium quality:\s+(\d+)\s+slides", readme)]
+    assert said == [beats] and slides == [beats + 1], f"the deck has {beats} beats, {beats + 1} slides"
