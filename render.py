@@ -100,7 +100,7 @@ model_options = option_group(
                  help="Random seed: the same seed gives the same tokens."),  # what torch's generator takes
 )
 MODEL_OPTION_NAMES = ("model", "generate", "temperature", "top_k", "top_p", "seed")
-SCENE_OPTION_NAMES = ("language", "theme", "on_screen_captions", "layer", "head")  # scenes.base.SceneOptions
+SCENE_OPTION_NAMES = ("language", "theme", "on_screen_captions", "layer", "head", "corner_map")  # SceneOptions
 
 
 # How the scenes draw: the language, the theme, the caption line, the layer and head to follow
@@ -128,6 +128,12 @@ render_options = option_group(
     model_options,
     drawing_options,
 )
+
+
+# On video, slides and still (batch jobs keep the map: renderer/jobs.py knows no such column).
+map_option = click.option("--map/--no-map", "corner_map", default=True, show_default=True,
+                          help="Draw the small map of the forward pass in the corner of every scene after "
+                               "`map`, its part lit (the map scene itself stays unless --scenes leaves it out).")
 
 
 def scenes_option(help="The scenes to show, in this order (see `render.py scenes`). [default: all]"):
@@ -313,6 +319,7 @@ def list_scenes():
 @click.option("--beats", is_flag=True,
               help="Also write every beat of every scene as its own clip (clips/02_tokens.01_text.mp4, ...).")
 @cache_option
+@map_option
 @click.pass_context
 def video(ctx, scene_list, quality, fps, jobs, captions, clip_format, transparent, beats, cache, **shared):
     """Trace a prompt (or read a saved trace) and render the lecture video.
@@ -378,6 +385,7 @@ def report_scene_failure(failure):
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.pptx|FILE.html",
               help="Where to write the deck. [default: media/<prompt>.pptx or .html]")
 @cache_option
+@map_option
 @click.pass_context
 def slides(ctx, kind, scene_list, quality, fps, jobs, cache, **shared):
     """Trace a prompt (or read a saved trace) and write a slide deck of its beats.
@@ -422,6 +430,7 @@ def slides(ctx, kind, scene_list, quality, fps, jobs, cache, **shared):
               help="The picture size: low 854x480, medium 1280x720, high 1920x1080, 4k 3840x2160.")
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.png",
               help="Where to write the picture. [default: media/<prompt>_<scene>.png]")
+@map_option
 @click.pass_context
 def still(ctx, info, quality, **shared):
     """Draw one scene's last frame as a PNG: for slides, and for a quick look."""
