@@ -80,7 +80,8 @@ class TraceScene(CheapShowing, Scene):
     def add_corner_map(self):
         """The small map of the forward pass, this scene's part lit, in the top right margin
         (scenes/kit/diagram.py; None for a scene the map does not follow: title, map)."""
-        name = next((info.name for info in CATALOG if info.class_name == type(self).__name__), None)
+        name = next((info.name for cls in type(self).__mro__ for info in CATALOG  # bound and test subclasses too
+                     if (info.module, info.class_name) == (cls.__module__, cls.__name__)), None)
         lit = None if name is None else map_place(name)
         if lit is None:
             return None

@@ -152,3 +152,10 @@ def test_the_check_sees_a_text_over_the_corner_map(nano_sort_trace):
     assert covering_the_corner_map(scene, []) == []
     stray = Text("stray", font_size=20).move_to(scene.corner_map)
     assert covering_the_corner_map(scene, [stray]) == ["'stray' covers the corner map"]
+
+
+def test_a_renamed_subclass_keeps_its_corner_map(nano_sort_trace):
+    """A test's subclass (frames_comparison names its own) still finds the scene's place."""
+    renamed = type("Renamed", (get("softmax").load().bind(nano_sort_trace),), {})()
+    renamed.setup()
+    assert renamed.corner_map is not None

@@ -84,6 +84,12 @@ def baseline_lift(theme, size):
     return probe[1].get_bottom()[1] - probe.get_bottom()[1]
 
 
+def digits_bottom(number):
+    """The baseline of a number: the bottom of its digits (a comma hangs below it)."""
+    glyphs = [glyph for glyph, char in zip(number.submobjects, number.text) if char.isdigit()]
+    return min(glyph.get_bottom()[1] for glyph in glyphs) if glyphs else number.get_bottom()[1]
+
+
 def size_line(theme, template, sizes, size=24, color=None, number_color=None):
     """One line of words and sizes: `template` ("{H} heads of {dh}") with each placeholder a
     value_text of `sizes` (config_sizes) in the number font, the words around them in the
@@ -101,7 +107,7 @@ def size_line(theme, template, sizes, size=24, color=None, number_color=None):
     lift = baseline_lift(theme, size) if strutted else 0.0
     for piece in pieces:
         if hasattr(piece, "meaning"):
-            piece.shift((bottom + lift - piece.get_bottom()[1]) * UP)
+            piece.shift((bottom + lift - digits_bottom(piece)) * UP)
         else:
             piece.shift((bottom - piece.get_bottom()[1]) * UP)
     return line
