@@ -130,6 +130,12 @@ render_options = option_group(
 )
 
 
+# On video, slides and still (batch jobs keep the map: renderer/jobs.py knows no such column).
+map_option = click.option("--map/--no-map", "corner_map", default=True, show_default=True,
+                          help="Draw the small map of the forward pass in the corner of every scene after "
+                               "`map`, its part lit (the map scene itself stays unless --scenes leaves it out).")
+
+
 def scenes_option(help="The scenes to show, in this order (see `render.py scenes`). [default: all]"):
     return click.option("--scenes", "scene_list", type=SceneList(), default=None, metavar="a,b,...", help=help)
 
@@ -248,6 +254,7 @@ def list_scenes():
 @click.option("--beats", is_flag=True,
               help="Also write every beat of every scene as its own clip (clips/02_tokens.01_text.mp4, ...).")
 @cache_option
+@map_option
 @click.pass_context
 def video(ctx, **options):
     """Trace a prompt (or read a saved trace) and render the lecture video.
@@ -297,6 +304,7 @@ def report_scene_failure(failure):
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.pptx|FILE.html",
               help="Where to write the deck. [default: media/<prompt>.pptx or .html]")
 @cache_option
+@map_option
 @click.pass_context
 def slides(ctx, **options):
     """Trace a prompt (or read a saved trace) and write a slide deck of its beats.
@@ -327,6 +335,7 @@ def slides(ctx, **options):
               help="The picture size: low 854x480, medium 1280x720, high 1920x1080, 4k 3840x2160.")
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.png",
               help="Where to write the picture. [default: media/<prompt>_<scene>.png]")
+@map_option
 @click.pass_context
 def still(ctx, **options):
     """Draw one scene's last frame as a PNG: for slides, and for a quick look."""

@@ -21,7 +21,7 @@ from renderer.presets import quality_preset
 from tracer.errors import UserError
 
 MODEL_OPTION_NAMES = ("model", "generate", "temperature", "top_k", "top_p", "seed")
-SCENE_OPTION_NAMES = ("language", "theme", "on_screen_captions", "layer", "head")  # scenes.base.SceneOptions
+SCENE_OPTION_NAMES = ("language", "theme", "on_screen_captions", "layer", "head", "corner_map")  # SceneOptions
 
 
 # -- the Trace --------------------------------------------------------------------------
@@ -94,7 +94,8 @@ def load_saved_trace(given, model_flags=()):
     if trace_file is None:
         return None
     if model_flags:
-        raise UserError(f"{', '.join(model_flags)} only apply with --prompt: a saved trace already holds the model's output")
+        raise UserError(f"{', '.join(model_flags)} only apply with --prompt: "
+                        "a saved trace already holds the model's output")
     from tracer.trace import Trace
 
     return Trace.load(trace_file)

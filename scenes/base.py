@@ -20,7 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from manim import LEFT, UL, UP, Group, Scene, Wait, config
 
+from scenes.catalog import CATALOG
 from scenes.kit.colour import blend, colour_limit, diverging_rgb, scale_legend
+from scenes.kit.diagram import CornerMap, config_sizes
+from scenes.kit.diagram import place as map_place
 from scenes.kit.grid import TokenGrid
 from scenes.kit.motion import CheapShowing, Fade
 from scenes.kit.numbers import MINUS_INFINITY, fmt_value
@@ -40,6 +43,7 @@ class SceneOptions:
     head: int | None = None  # (None: chosen by a stated rule)
     pace: float = 1.0  # multiplies every run_time and wait
     on_screen_captions: bool = True  # False: the caption line is not drawn (it still times the caption files)
+    corner_map: bool = True  # False (--no-map): no small map of the forward pass in the corner
 
 
 def shown_model_name(model):
@@ -71,12 +75,25 @@ class TraceScene(CheapShowing, Scene):
         self.camera.background_color = self.theme.background
         self.caption = None
         self.caption_cues = []  # (time it appears, text) of every caption line: the caption files' cues
+        self.corner_map = self.add_corner_map() if self.options.corner_map else None
 
     def tear_down(self):
         """Done drawing: drop what this scene read from a trace file (a worker renders its next
         scene with the same Trace, and that scene reads its own tensors)."""
         self.trace.forget()
         super().tear_down()
+
+    def add_corner_map(self):
+        """The small map of the forward pass, this scene's part lit, in the top right margin
+        (scenes/kit/diagram.py; None for a scene the map does not follow: title, map)."""
+        name = next((info.name for cls in type(self).__mro__ for info in CATALOG  # bound and test subclasses too
+                     if (info.module, info.class_name) == (cls.__module__, cls.__name__)), None)
+        lit = None if name is None else map_place(name)
+        if lit is None:
+            return None
+        corner = CornerMap(self.theme, config_sizes(self.trace), lit).place(self)
+        self.add(corner)  # first in the scene, never animated: drawn once into the background
+        return corner
 
     # -- time: every run_time and wait scales with the pace ------------------------------
 

@@ -32,6 +32,7 @@ class SceneInfo:
 
 CATALOG = [
     SceneInfo("title", "scenes.title", "TitleScene", "The prompt, the model and its size."),
+    SceneInfo("map", "scenes.map", "MapScene", "The whole forward pass at this model's sizes, and the path the video takes."),
     SceneInfo("tokens", "scenes.tokens", "TokensScene", "The text splits into BPE pieces; each gets its vocabulary ID."),
     SceneInfo("embeddings", "scenes.embeddings", "EmbeddingsScene",
               "Each ID picks a row of W_E, plus a position row of W_P: the residual stream."),

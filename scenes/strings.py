@@ -32,6 +32,27 @@ STRINGS = {
         "title.pretrained": "trained weights",
         "title.random": "random, untrained weights: real numbers, meaningless predictions",
         "title.promise": "Every number in this video is the model's own, computed for this prompt.",
+        # -- map: the whole forward pass (sizes go in as {placeholders}: numbers drawn with their meaning)
+        "map.heading": "The whole model",
+        "map.tokens": "tokens",
+        "map.count": "T = {T}",
+        "map.by": "{a} × {b}",
+        "map.layers": "× {N} layers",
+        "map.attention": "attention",
+        "map.heads": "{H} heads of {dh}",
+        "map.mlp": "MLP",
+        "map.mlp_sizes": "{d} → {d_mlp} → {d}",
+        "map.softmax": "softmax",
+        "map.sampling": "sampling",
+        "map.chosen": "the chosen token",
+        "map.joins": "joins the text",
+        "map.stream": "residual stream: {d} numbers per token",
+        "map.explain_whole": "The whole model: the residual stream carries each token through {n_layer} layers, "
+                             "then becomes a probability for every token.",
+        "map.explain_block": "One layer opened up: attention, then the MLP. Each reads the stream through a "
+                             "LayerNorm and adds its result back (+).",
+        "map.explain_path": "The path of this video: the small map in the corner shows where we are.",
+        "map.step": "{number}  {name}",
         # -- tokens -------------------------------------------------------------------
         "tokens.heading": "Tokens",
         "tokens.text": "The model never sees letters: first the text is cut into pieces.",

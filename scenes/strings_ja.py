@@ -27,6 +27,27 @@ JA = {
     "title.pretrained": "学習済みの重み",
     "title.random": "学習していないランダムな重み：数値は本物ですが、予測に意味はありません",
     "title.promise": "この動画の数値はすべて、このプロンプトに対してモデル自身が計算したものです。",
+    # -- map: the whole forward pass (sizes go in as {placeholders}: numbers drawn with their meaning)
+    "map.heading": "モデルの全体像",
+    "map.tokens": "トークン",
+    "map.count": "T = {T}",
+    "map.by": "{a} × {b}",
+    "map.layers": "× {N}層",
+    "map.attention": "アテンション",
+    "map.heads": "{H}ヘッド × {dh}次元",
+    "map.mlp": "MLP",
+    "map.mlp_sizes": "{d} → {d_mlp} → {d}",
+    "map.softmax": "ソフトマックス",
+    "map.sampling": "サンプリング",
+    "map.chosen": "選ばれたトークンが",
+    "map.joins": "文に加わる",
+    "map.stream": "残差ストリーム：1トークンあたり{d}個の数",
+    "map.explain_whole": "モデルの全体像：残差ストリームが各トークンを{n_layer}層に通し、"
+                         "最後にすべてのトークンの確率になります。",
+    "map.explain_block": "1つの層の中身：アテンション、次にMLP。どちらもLayerNormを通して残差ストリームを読み、"
+                         "結果を足し戻します（+）。",
+    "map.explain_path": "この動画の道筋：右上の小さな地図が、いまどこにいるかを示します。",
+    "map.step": "{number}  {name}",
     # -- tokens -------------------------------------------------------------------
     "tokens.heading": "トークン",
     "tokens.text": "モデルは文字をそのまま読みません。まずテキストを小さな単位に区切ります。",

@@ -137,6 +137,15 @@ MEANINGS = {
 }
 
 
+# -- the map's sizes (scenes/kit/diagram.py config_sizes): numbers of the model's config, not of one pass --
+from scenes.kit.diagram import fmt_count  # noqa: E402  (kept in this block: the map's own lines)
+
+MEANINGS.update({
+    "config": (lambda t, key: t.config[key], fmt_count),  # n_layer, n_head, n_embd, n_inner, vocab_size
+    "d_head": (lambda t: t.config["n_embd"] // t.config["n_head"], fmt_count),
+    "n_tokens": (lambda t: len(t.token_ids) - len(t.steps), fmt_count),  # the prompt's tokens: T
+})
+
 def expected_value(trace, meaning):
     """The value a number with this meaning must show, computed from the Trace afresh."""
     if meaning[0] not in MEANINGS:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from manim import DecimalNumber, ImageMobject, Text, config, tempconfig
+from manim import DL, UR, DecimalNumber, ImageMobject, Text, config, tempconfig
 
 from scenes.base import SceneOptions
 from scenes.kit.numbers import MINUS
@@ -204,6 +204,30 @@ def too_small(texts, min_size=14):
 LEGIBILITY_CHECKS = (outside_frame, overlapping, undrawable, cut_off, too_small)
 
 
+# -- the corner map (scenes/kit/diagram.py): inside the frame, and nothing else drawn over it --------
+def covering_the_corner_map(scene, texts):
+    corner = getattr(scene, "corner_map", None)
+    if corner is None:
+        return []
+    if corner not in scene.mobjects:
+        return ["the corner map is gone from the scene"]
+    (left, bottom, _), (right, top, _) = corner.get_corner(DL), corner.get_corner(UR)
+    half_w, half_h = config.frame_width / 2, config.frame_height / 2
+    bad = [] if -half_w <= left and right <= half_w and -half_h <= bottom and top <= half_h else \
+        ["the corner map reaches past the frame"]
+    own = {id(mob) for mob in corner.get_family()}
+    for mob in [*texts, *images(scene)]:
+        if id(mob) in own:
+            continue
+        if isinstance(mob, ImageMobject):
+            (l, b, _), (r, t, _) = mob.get_corner(DL), mob.get_corner(UR)
+        else:
+            l, b, r, t = box(mob)
+        if min(r, right) - max(l, left) > 0.01 and min(t, top) - max(b, bottom) > 0.01:
+            bad.append(f"{label(mob)!r} covers the corner map")
+    return bad
+
+
 # -- one scene, rendered once, everything recorded ------------------------------------------------
 
 @dataclass(frozen=True)
@@ -296,6 +320,7 @@ def check_scene(info, trace, directory, options=SceneOptions()):
             elif getattr(text, "font", None) == number_font and parse(label(text)) is not None:
                 section.untagged.append(label(text))
         section.problems = [problem for check in LEGIBILITY_CHECKS for problem in check(texts)]
+        section.problems += covering_the_corner_map(scene, texts)
         sections.append(section)
 
     scene = render(info.load().bind(trace, options), directory, on_section_end=on_section_end, on_say=on_say)

@@ -32,7 +32,12 @@ __module_test__ = "scene_frames"  # control data folder: tests/control_data/scen
 manim_frames.MIN_CAIRO_VERSION = 0
 
 
-def compare_last_frame(test_name, scene_name, trace, request, tmp_path, options=SceneOptions()):
+# The scenes' own frames are pinned without the corner map (its frames are pinned on their own below),
+# so a change of the map does not redraw every control frame.
+NO_MAP = SceneOptions(corner_map=False)
+
+
+def compare_last_frame(test_name, scene_name, trace, request, tmp_path, options=NO_MAP):
     """Draw `scene_name` on `trace` to its last frame and compare it with the control frame."""
     bound = get(scene_name).load().bind(trace, options)
 
@@ -57,4 +62,12 @@ def test_gpt2_tokens_frame_light_theme(gpt2_vocab_checkpoint, request, tmp_path)
     from tracer.record import trace_prompt
 
     trace = trace_prompt(load_model(str(gpt2_vocab_checkpoint)), "日本語 and\ttabs 😀", generate=0)
-    compare_last_frame("gpt2_tokens_light", "tokens", trace, request, tmp_path, SceneOptions(theme="light"))
+    compare_last_frame("gpt2_tokens_light", "tokens", trace, request, tmp_path,
+                       SceneOptions(theme="light", corner_map=False))
+
+
+@pytest.mark.parametrize("scene_name", ["map", "softmax"])
+def test_nano_sort_frame_with_the_map(scene_name, nano_sort_trace, request, tmp_path):
+    """The map scene, and a later scene with the corner map lighting its part."""
+    name = "nano_sort_map" if scene_name == "map" else f"nano_sort_{scene_name}_corner_map"
+    compare_last_frame(name, scene_name, nano_sort_trace, request, tmp_path, SceneOptions())

@@ -195,7 +195,7 @@ def bad_video_cases(tmp, trace_file):
     prompt = ["--model", "nano-sort", "--prompt", "CBABBC"]
     saved = ["--trace", str(trace_file)]
     return [
-        (saved + ["--scenes", "title,nope"], "unknown scene 'nope': the scenes are title, tokens, embeddings"),
+        (saved + ["--scenes", "title,nope"], "unknown scene 'nope': the scenes are title, map, tokens, embeddings"),
         (saved + ["--scenes", " , "], "--scenes is empty"),
         (saved + ["--quality", "ultra"], "'ultra' is not one of 'low', 'medium', 'high', '4k'"),
         (saved + ["--fps", "0"], "Invalid value for '--fps': 0.0 is not in the range 0<x<=120"),
@@ -237,7 +237,7 @@ def test_bad_video_input_is_refused(capsys, nano_sort_trace_file, tmp_path, monk
 @pytest.mark.parametrize("options, words", [
     (["--scene", "nope"], "unknown scene 'nope'"),
     (["--scene", "title,tokens"], "--scene takes one scene name"),
-    (["--scene", " , "], "--scene is empty: name one of title, tokens"),
+    (["--scene", " , "], "--scene is empty: name one of title, map, tokens"),
     (["--scene", "title", "--out", "frame.jpg"], "--out must name a .png file"),
     (["--scene", "title", "--out", "/dev/null"], "--out must name a .png file"),
     (["--scene", "title", "--quality", "8k"], "'8k' is not one of"),
