@@ -72,13 +72,13 @@ class MapScene(TraceScene):
         LayerNorm, down to x · W_U, then back left: softmax -> sampling -> the chosen token
         joins the text, and up into the tokens again (the loop). Returns (boxes, links)."""
         t = self.theme
-        tokens = part_box(t, [self.name("map.tokens"), self.line("map.count", T="T")])
+        tokens = part_box(t, [self.name("tokens.heading"), self.line("map.count", T="T")])
         embed = part_box(t, [self.formula("W_E + W_P"), self.line("map.by", a="T", b="d")])
-        block = part_box(t, [self.name("map.attention"), self.name("map.mlp")], edge=t.accent_2, min_height=1.3)
+        block = part_box(t, [self.name("map.attention"), self.name("mlp.heading")], edge=t.accent_2, min_height=1.3)
         final_norm = part_box(t, [self.formula("LayerNorm", t.text)])
         unembed = part_box(t, [self.formula("x · W_U"), self.line("map.by", a="d", b="V")])
-        softmax = part_box(t, [self.name("map.softmax")])
-        sampling = part_box(t, [self.name("map.sampling")])
+        softmax = part_box(t, [self.name("softmax.heading")])
+        sampling = part_box(t, [self.name("sampling.heading")])
         joins = part_box(t, [self.name("map.chosen", t.accent), self.name("map.joins", t.accent)], edge=t.accent)
         top, bottom = [tokens, embed, block, final_norm], [joins, sampling, softmax, unembed]
         widths = [max(a.width, b.width) for a, b in zip(top, bottom)]
@@ -120,7 +120,7 @@ class MapScene(TraceScene):
         branch_y, line_y = 0.9, -0.9
         ln1, ln2 = (part_box(t, [self.formula("LayerNorm", t.text)]) for _ in range(2))
         attention = part_box(t, [self.name("map.attention"), self.line("map.heads", H="H", dh="dh")])
-        mlp = part_box(t, [self.name("map.mlp"), self.line("map.mlp_sizes", d="d", d_mlp="d_mlp")])
+        mlp = part_box(t, [self.name("mlp.heading"), self.line("map.mlp_sizes", d="d", d_mlp="d_mlp")])
         add1, add2 = junction(t), junction(t)
         x, branch = 0.6, []
         for norm, part, add in ((ln1, attention, add1), (ln2, mlp, add2)):

@@ -49,9 +49,9 @@ def test_every_softmax_row_on_screen_adds_up_to_one(trace_name, scene_report, sc
     everything = tuple(range(n))
     rows = {}
     for text in texts:
-        kind, query = text.meaning[0], text.meaning[3]
+        kind = text.meaning[0]  # the corner map's sizes ("config") are no part of a row
         if kind == "pattern" or (kind == "pattern_sum" and text.meaning[4] != everything):
-            rows.setdefault(query, []).append(parse(text.text))
+            rows.setdefault(text.meaning[3], []).append(parse(text.text))
     assert len(rows) == n
     for query, values in rows.items():
         assert sum(values) == pytest.approx(1.0, abs=0.005 * len(values)), f"row {query}: {values}"
@@ -85,7 +85,7 @@ def test_the_first_scenes_say_which_head_and_why(nano_sort_trace, scene_report):
 def test_layer_and_head_options_are_followed(scene_report):
     options = SceneOptions(layer=0, head=2)
     report = scene_report(get("qkv"), "nano_sort_trace", options)
-    numbers = report.numbers()
+    numbers = [t for t in report.numbers() if t.meaning[0] != "config"]  # the corner map's sizes follow no head
     assert numbers and all(t.meaning[1].startswith("blocks.0.") and t.meaning[2][1] == 2 for t in numbers)
     assert any(w.startswith(why("attention.why_user", 0, 2)) for w in report.words())
     words = scene_report(get("softmax"), "nano_sort_trace", options).words()
