@@ -47,7 +47,32 @@ def test_pptx_title_slide_is_cut_and_its_properties_are_the_decks(deck, tmp_path
     assert "python-pptx" not in properties.comments
     assert before <= properties.created == properties.modified <= before + datetime.timedelta(minutes=5)
     parts = {str(part.partname) for part in presentation.part.package.iter_parts()}
-    assert "/docProps/thumbnail.jpeg" not in parts  # the template's blank 4:3 thumbnail
+    assert "/docProps/thumbnail.jpeg" not in parts  # the template's blank 4:3 thumbnail; no beat to show
+
+
+def test_pptx_thumbnail_is_the_first_beats_picture(deck, tmp_path):
+    """A file browser shows the title scene's picture (the first beat's poster), not the
+    template's blank 4:3 page."""
+    import io
+
+    from PIL import Image
+    from pptx import Presentation
+
+    from renderer.decks import BeatSlide
+    from renderer.decks.pptx import write_pptx
+
+    poster = tmp_path / "poster.png"
+    Image.new("RGB", (854, 480), (200, 40, 90)).save(poster)
+    clip = tmp_path / "beat.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42")  # embedded as it is: no player opens it here
+    beat = BeatSlide(clip=str(clip), poster=str(poster), notes="a caption", label="title 1/1: prompt")
+    write_pptx(dataclasses.replace(deck, slides=(beat,)), tmp_path / "deck.pptx")
+    package = Presentation(tmp_path / "deck.pptx").part.package
+    thumbnail = next(part for part in package.iter_parts() if str(part.partname) == "/docProps/thumbnail.jpeg")
+    with Image.open(io.BytesIO(thumbnail.blob)) as image:
+        assert image.format == "JPEG" and image.size == (256, 144)
+        red, green, blue = image.getpixel((128, 72))
+    assert abs(red - 200) < 8 and abs(green - 40) < 8 and abs(blue - 90) < 8
 
 
 def test_html_title_slide_is_cut(deck, tmp_path):

@@ -8,7 +8,9 @@ becomes `delay="0"` so the clip starts by itself as the slide opens (python-pptx
 
 The file's properties are the deck's own (python-pptx's template brings its author, its 2013
 dates and a blank 4:3 thumbnail): the prompt as the title, this program as the author, now
-as the dates; the template's thumbnail is dropped (an optional part: apps draw their own).
+as the dates; the thumbnail (what a file browser shows) is the title scene's picture, the
+first beat's poster, which shows the prompt as the title slide does; a deck with no beats has
+none (an optional part: apps draw their own).
 
 XML cannot hold some characters a prompt or a token may have (C0 controls, U+FFFE, U+FFFF):
 they are written as their code point, "U+FFFF", as the video draws them (a PPTX refusing a
@@ -16,6 +18,7 @@ prompt that the video, the HTML deck and the trace take would surprise).
 """
 
 import datetime
+import io
 import re
 
 from pptx import Presentation
@@ -31,6 +34,7 @@ BLANK_LAYOUT = 6  # of python-pptx's default template: no placeholders
 NS = {"p": "http://schemas.openxmlformats.org/presentationml/2006/main"}
 PROGRAM = "gpt2-explainer"
 PROPERTY_LIMIT = 255  # characters in a core property (python-pptx refuses more)
+THUMBNAIL_WIDTH = 256  # pixels, as PowerPoint writes its own
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # outside XML 1.0's Char
 
 
@@ -65,10 +69,29 @@ def set_properties(presentation, deck):
     properties.comments = f"made by {PROGRAM} from the model's own numbers"
     properties.created = properties.modified = now
     properties.revision = 1
+    set_thumbnail(presentation, deck.slides[0].poster if deck.slides else None)
+
+
+def set_thumbnail(presentation, picture):
+    """The template's blank thumbnail part holds `picture` (a PNG) as a JPEG, or is dropped."""
     package = presentation.part.package
     for key, relationship in list(package._rels.items()):
         if relationship.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
-            package.drop_rel(key)
+            if picture is None:
+                package.drop_rel(key)
+            else:
+                relationship.target_part._blob = thumbnail_jpeg(picture)
+
+
+def thumbnail_jpeg(picture):
+    from PIL import Image
+
+    with Image.open(picture) as image:
+        height = round(image.height * THUMBNAIL_WIDTH / image.width)
+        small = image.convert("RGB").resize((THUMBNAIL_WIDTH, height), Image.LANCZOS)
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 def fill_background(slide, colour):
