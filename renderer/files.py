@@ -171,6 +171,33 @@ def check_clip_names_free(clips_dir, names, earlier=None):
                             "or it was changed since); move it away, or give another --out")
 
 
+def video_caption_paths(out):
+    """The video's own caption files, beside it: v.mp4 -> v.srt, v.vtt."""
+    stem = os.path.splitext(out)[0]
+    return [stem + ".srt", stem + ".vtt"]
+
+
+def check_video_captions_free(out, clips_dir):
+    """Refuse (UserError, naming the file) to write the video's caption files over a file this
+    program did not write beside it, or one changed since (a caption the user corrected by hand):
+    the clips' manifest lists the caption files the last render wrote, with their fingerprints."""
+    from tracer.errors import UserError
+
+    ours = written_video_captions(clips_dir)
+    for path in video_caption_paths(out):
+        name = os.path.basename(path)
+        if os.path.lexists(path) and not (name in ours and os.path.isfile(path) and not os.path.islink(path)
+                                          and fingerprint(path) == ours[name]):
+            raise UserError(f"cannot write {path}: a file of yours is there (this program did not write it, "
+                            "or it was changed since); move it away, or give another --out")
+
+
+def record_video_captions(clips_dir, paths):
+    """Add the video's caption files just published (`paths`) to the manifest in clips_dir, so
+    that the next render can tell them from a caption the user edited."""
+    write_manifest(clips_dir, written_clips(clips_dir), {os.path.basename(path): fingerprint(path) for path in paths})
+
+
 def fingerprint(path):
     """What tells a clip we wrote from a file put in its place since."""
     status = os.stat(path)
@@ -190,16 +217,32 @@ def written_clips(clips_dir):
     return {name: recorded for name, recorded in clips.items() if CLIP_NAME.match(name) and isinstance(recorded, dict)}
 
 
+def written_video_captions(clips_dir):
+    """{caption file name: fingerprint} of the video's own caption files, as the manifest in
+    clips_dir lists them (the video's folder holds them: names only, no path)."""
+    try:
+        with open(os.path.join(clips_dir, CLIPS_MANIFEST), encoding="utf-8") as file:
+            captions = json.load(file).get("video captions")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(captions, dict):
+        return {}
+    return {name: recorded for name, recorded in captions.items()
+            if isinstance(name, str) and os.path.basename(name) == name and isinstance(recorded, dict)}
+
+
 # a clip (or one of its beats: 02_tokens.01_text.mp4, see beats.py), in any format, and its caption files
 CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+(\.\d{2}_[A-Za-z0-9_-]+)?\.(mp4|webm|mov|gif|srt|vtt)$")
 
 
-def write_manifest(clips_dir, clips):
-    """List `clips` ({name: fingerprint}) as those this program wrote into clips_dir (written atomically)."""
+def write_manifest(clips_dir, clips, video_captions=None):
+    """List `clips` ({name: fingerprint}) as those this program wrote into clips_dir, and
+    `video_captions` ({name: fingerprint}) as the video's caption files it wrote (atomically)."""
     handle, temporary = tempfile.mkstemp(dir=clips_dir, prefix=f"{WORK_PREFIX}{os.getpid()}-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump({"written by": "gpt2-explainer video", "clips": clips}, file, indent=1)
+            json.dump({"written by": "gpt2-explainer video", "clips": clips, "video captions": video_captions or {}},
+                      file, indent=1)
         os.replace(temporary, os.path.join(clips_dir, CLIPS_MANIFEST))
     except BaseException:
         os.unlink(temporary)

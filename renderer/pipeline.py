@@ -20,8 +20,8 @@ from renderer.balance import longest_first, timing_key
 from renderer.beats import BEATS_INDEX, beat_cues, beat_file_name, beats_directory, load_beats, save_beats
 from renderer.cache import clip_files, clip_key, file_digest
 from renderer.captions import caption_clips_and_video, cues_path, load_cues, write_caption_files
-from renderer.files import (check_clip_names_free, clip_name, private_directory, publish, publish_clips,
-                            sweep_stale_work)
+from renderer.files import (check_clip_names_free, check_video_captions_free, clip_name, private_directory, publish,
+                            publish_clips, record_video_captions, sweep_stale_work)
 from renderer.formats import MP4
 from renderer.manim_run import render_still
 from renderer.progress import Progress
@@ -74,6 +74,8 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
         # the user's own files under the clips' names: refused now, not after the render
         # (a beat's name is known only once rendered: publish_clips checks those)
         check_clip_names_free(clips_dir, [name for task in tasks for name in clip_file_names(task.out, captions)])
+        if captions:
+            check_video_captions_free(out, clips_dir)
         render_tasks(tasks, trace_file, quality, jobs, cache)
         return publish_video([task.out for task in tasks], work, out, clips_dir, captions, clip_format, beats)
 
@@ -82,12 +84,16 @@ def publish_video(finished, work, out, clips_dir, captions=True, clip_format=MP4
     """Join the clips `finished` (in video order, in the work directory `work`) into the video,
     write the caption files when `captions`, then move video, clips (with their beats when
     `beats`) and captions to their final names. Returns (clip paths, the video's caption files)."""
+    if captions:  # a caption file the user edited stays (checked again: a batch job arrives here only)
+        check_video_captions_free(out, clips_dir)
     joined = join_clips(finished, os.path.join(work, "video" + clip_format.extension), clip_format.codec_tag)
     clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
     beat_clips = beat_clips_and_captions(finished, captions) if beats else []
     clips = publish_clips(finished + beat_clips + clip_captions, clips_dir)
     video_captions = [publish(path, os.path.splitext(out)[0] + os.path.splitext(path)[1])
                       for path in video_captions]
+    if video_captions:
+        record_video_captions(clips_dir, video_captions)
     publish(joined, out)
     return clips, video_captions
 

@@ -327,6 +327,25 @@ def test_an_edited_caption_file_stays(nano_sort_trace_file, tmp_path):
     assert replaced.returncode == 0, replaced.stderr
 
 
+def test_the_videos_own_caption_file_edited_by_hand_stays(capsys, nano_sort_trace_file, tmp_path, monkeypatch):
+    from renderer import pipeline
+
+    assert video(nano_sort_trace_file, tmp_path / "v.mp4").returncode == 0
+    edited = tmp_path / "v.srt"
+    edited.write_text(edited.read_text().replace("\n\n", "\n(corrected by hand)\n\n", 1))
+    video_bytes = (tmp_path / "v.mp4").read_bytes()
+    monkeypatch.setattr(pipeline, "render_tasks", lambda *args: pytest.fail("rendered over the user's file"))
+    status, _, stderr = run_cli(capsys, "video", "--trace", str(nano_sort_trace_file), "--scenes", "title",
+                                "--out", str(tmp_path / "v.mp4"))
+    assert status == 2
+    assert_one_line_error(stderr, f"cannot write {edited}: a file of yours is there")
+    assert "(corrected by hand)" in edited.read_text() and (tmp_path / "v.mp4").read_bytes() == video_bytes
+    (tmp_path / "w.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nmy own\n")  # never written by us
+    status, _, stderr = run_cli(capsys, "video", "--trace", str(nano_sort_trace_file), "--scenes", "title",
+                                "--out", str(tmp_path / "w.mp4"))
+    assert status == 2 and "w.srt: a file of yours is there" in stderr and not (tmp_path / "w.mp4").exists()
+
+
 def test_a_beat_under_the_name_of_a_users_file_is_refused_before_any_clip_moves(tmp_path):
     clips = tmp_path / "clips"
     clips.mkdir()
