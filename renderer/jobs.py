@@ -64,7 +64,8 @@ def read_jobs(path, defaults, out_dir="."):
     suffix = os.path.splitext(path)[1].lower()
     rows = (csv_rows(text, path) if suffix == ".csv" else
             yaml_rows(text, path) if suffix in (".yaml", ".yml") else text_rows(text))
-    jobs = [make_job(path, line, row, defaults, out_dir) for line, row in rows]
+    unnamed = {}  # prompts with nothing a file name keeps (only emoji, say) -> their number
+    jobs = [make_job(path, line, row, defaults, out_dir, unnamed) for line, row in rows]
     if not jobs:
         raise UserError(f"{path} lists no jobs")
     check_distinct_outputs(path, jobs)
@@ -153,7 +154,18 @@ def check_key(path, line, name):
 
 # -- one job: every value checked and converted ----------------------------------------
 
-def make_job(path, line, row, defaults, out_dir):
+def default_name(prompt, unnamed):
+    """The file name of a job without an out: the prompt's slug; prompts that have no letters
+    or digits are numbered in the order they come, prompt, prompt-2, ... (the same prompt
+    twice keeps one name, and is refused as two jobs writing one video)."""
+    name = slug(prompt, fallback=None)
+    if name is not None:
+        return name
+    number = unnamed.setdefault(prompt, len(unnamed) + 1)
+    return "prompt" if number == 1 else f"prompt-{number}"
+
+
+def make_job(path, line, row, defaults, out_dir, unnamed):
     settings = {**defaults, **row}
     try:
         prompt = text_value("prompt", settings.get("prompt") or "")
@@ -178,7 +190,8 @@ def make_job(path, line, row, defaults, out_dir):
         quality = choice("quality", settings["quality"], tuple(QUALITIES))
         fps = optional(settings["fps"], lambda value: number("fps", value, float, low=0, high=MAX_FPS, low_open=True))
         out = settings.get("out")
-        out = os.path.join(out_dir, slug(prompt) + ".mp4") if out in (None, "") else text_value("out", out)
+        out = os.path.join(out_dir, default_name(prompt, unnamed) + ".mp4") if out in (None, "") \
+            else text_value("out", out)
         if not out.lower().endswith(".mp4"):
             raise UserError(f"out must name a .mp4 file, not {out}")
         out = output_path(out, prompt, ".mp4")  # ends in .mp4, can be written: checked before any work

@@ -17,13 +17,14 @@ DEFAULT_MEDIA_DIR = "media"
 SLUG_LIMIT = 60  # characters
 
 
-def slug(prompt, limit=SLUG_LIMIT):
+def slug(prompt, limit=SLUG_LIMIT, fallback="prompt"):
     """A file name from the prompt: its letters (of any script, NFC), digits and marks, lower
-    case, with a dash for every run of anything else, so no path can escape."""
+    case, with a dash for every run of anything else, so no path can escape; `fallback` for a
+    prompt that has none (only emoji or punctuation)."""
     text = unicodedata.normalize("NFC", prompt).lower()
     words = "".join(char if unicodedata.category(char)[0] in "LMN" else "-" for char in text)
     words = "-".join(part for part in words.split("-") if part)
-    return unicodedata.normalize("NFC", words[:limit].rstrip("-")) or "prompt"
+    return unicodedata.normalize("NFC", words[:limit].rstrip("-")) or fallback
 
 
 def output_path(out, prompt, suffix, default_suffix=None):

@@ -200,6 +200,16 @@ def test_a_plain_text_batch_of_japanese_prompts_is_not_refused(tmp_path):
     assert [os.path.basename(out) for out in outs] == ["猫が座った.mp4", "犬が走った.mp4", "שלום-עולם.mp4"]
 
 
+def test_prompts_with_no_letters_are_numbered_and_a_repeated_one_is_still_refused(tmp_path):
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text("🙂 🙂\n🎉\nCBA\n?!\n", encoding="utf-8")
+    outs = [job.out for job in read_jobs(str(jobs), BATCH_DEFAULTS, str(tmp_path))]
+    assert [os.path.basename(out) for out in outs] == ["prompt.mp4", "prompt-2.mp4", "cba.mp4", "prompt-3.mp4"]
+    jobs.write_text("🙂\n🎉\n🙂\n", encoding="utf-8")
+    with pytest.raises(UserError, match="jobs.txt line 3: writes .*prompt.mp4, as line 1 does"):
+        read_jobs(str(jobs), BATCH_DEFAULTS, str(tmp_path))
+
+
 # -- 14 and 18: the clip cache -----------------------------------------------------------------
 
 KEY_A, KEY_B = "a" * 64, "b" * 64
