@@ -10,13 +10,14 @@ demo: setup
 	$(PYTHON) render.py video --model nano-sort --prompt CBABBC --generate 6 --quality medium --out media/demo.mp4
 
 # The whole suite on every core (pytest-xdist; the tests that read one scene render share a
-# worker, see tests/conftest.py), then the 15 slowest tests, so slow ones stay in sight.
+# worker; the longest modules go first, by the last run's times: see tests/conftest.py), then
+# the 15 slowest tests, so slow ones stay in sight.
 test: setup test-tools
-	$(PYTHON) -m pytest -q -n auto --dist loadgroup --durations=15
+	$(PYTHON) -m pytest -q -n auto --dist loadgroup --no-loadscope-reorder --durations=15
 
 # The tests that need no Manim render (about a minute): for quick rounds while you work.
 test-fast: setup
-	$(PYTHON) -m pytest -q -n auto --dist loadgroup -m "not render"
+	$(PYTHON) -m pytest -q -n auto --dist loadgroup --no-loadscope-reorder -m "not render"
 
 # Tools only the tests use: LibreOffice Impress opens the PPTX decks (tests/test_slides.py),
 # Chromium plays the transparent WebM and reads the WebVTT captions (tests/test_clients.py,

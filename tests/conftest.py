@@ -24,11 +24,73 @@ def renders(item):
     return item.module.__name__ in RENDERING_MODULES or bool(RENDERING_FIXTURES & set(item.fixturenames))
 
 
-def pytest_collection_modifyitems(items):
-    """Mark the render tier, and group the tests for pytest-xdist (`make test` runs on every
-    core, `--dist loadgroup`): the tests that read one scene report (a scene rendered on one
-    trace with one set of options: test_scenes, test_legibility and test_scene_numbers each
-    check it) go to the same worker, so each report is still rendered once."""
+# The modules that take longest (measured: the training run, the hub's downloads, the
+# notebooks' kernels, the batches' clusters, the decks' clients, the videos' renders): run
+# first when this checkout has no timings of its own yet (see `longest_first` below).
+SLOW_MODULES = (
+    "test_nano_sort_model", "test_hub", "test_notebook", "test_batch", "test_hostile_batch", "test_slides",
+    "test_clients", "test_hostile_files", "test_video", "test_readme_batch", "test_clip_cache", "test_formats",
+    "test_captions", "test_rendering", "test_languages", "test_tracer", "test_cli",
+)
+TIMINGS_KEY = "gpt2-explainer/test-seconds"  # in pytest's cache (.pytest_cache): {test id: seconds}
+
+
+TEST_SECONDS = {}  # this run's: test id -> seconds (setup, call and teardown)
+
+
+def pytest_configure(config):
+    """With a worker per core (`make test`: pytest-xdist's -n auto), each worker's torch, and
+    the commands its tests start, keep to one thread: two threads a worker on two cores wait
+    on each other (the training test took ten times as long), as x264's threads did
+    (renderer/presets.py)."""
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def pytest_runtest_logreport(report):
+    """On xdist's controller too: it gets every worker's reports."""
+    TEST_SECONDS[report.nodeid] = TEST_SECONDS.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    """Keep this run's timings for the next run's order (the controller's, or a run without xdist)."""
+    cache = getattr(session.config, "cache", None)
+    if hasattr(session.config, "workerinput") or cache is None or not TEST_SECONDS:
+        return
+    timings = cache.get(TIMINGS_KEY, {})
+    timings.update({nodeid: round(seconds, 2) for nodeid, seconds in TEST_SECONDS.items()})
+    cache.set(TIMINGS_KEY, timings)
+
+
+def longest_first(items, config):
+    """The modules in order of their time in the last run (the longest first); a module with no
+    time yet by SLOW_MODULES (a minute a place) or else half a second a test. The tests of a
+    module keep their order (its fixtures are set up once). The workers take the next test as
+    they finish one (`--no-loadscope-reorder`), so a long module started last no longer keeps
+    one worker busy while the other waits."""
+    cache = getattr(config, "cache", None)
+    timings = cache.get(TIMINGS_KEY, {}) if cache is not None else {}
+    known, counts = {}, {}
+    for item in items:
+        name = item.module.__name__
+        counts[name] = counts.get(name, 0) + 1
+        if item.nodeid in timings:
+            known[name] = known.get(name, 0.0) + timings[item.nodeid]
+    guess = {name: 60.0 * (len(SLOW_MODULES) - index) for index, name in enumerate(SLOW_MODULES)}
+    seconds = {name: known.get(name, guess.get(name, 0.5 * count)) for name, count in counts.items()}
+    items.sort(key=lambda item: -seconds[item.module.__name__])  # stable: a module's order stays
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the render tier, order the modules longest first, and group the tests for
+    pytest-xdist (`make test` runs on every core, `--dist loadgroup`): the tests that read one
+    scene report (a scene rendered on one trace with one set of options: test_scenes,
+    test_legibility and test_scene_numbers each check it) go to the same worker, so each
+    report is still rendered once."""
+    longest_first(items, config)
     for item in items:
         if renders(item):
             item.add_marker(pytest.mark.render)
