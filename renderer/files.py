@@ -207,26 +207,25 @@ def fingerprint(path):
 def written_clips(clips_dir):
     """{clip name: fingerprint} as the manifest in clips_dir lists them: nothing when it is missing
     or damaged, and only plain clip names (a manifest naming ../elsewhere or a folder proves nothing)."""
+    clips = manifest_listing(clips_dir, "clips")
+    return {name: recorded for name, recorded in clips.items() if CLIP_NAME.match(name) and isinstance(recorded, dict)}
+
+
+def manifest_listing(clips_dir, key):
+    """The {name: fingerprint} dict under `key` in clips_dir's manifest: empty when it is
+    missing or damaged."""
     try:
         with open(os.path.join(clips_dir, CLIPS_MANIFEST), encoding="utf-8") as file:
-            clips = json.load(file).get("clips")
+            listing = json.load(file).get(key)
     except (OSError, ValueError, AttributeError):
         return {}
-    if not isinstance(clips, dict):
-        return {}
-    return {name: recorded for name, recorded in clips.items() if CLIP_NAME.match(name) and isinstance(recorded, dict)}
+    return listing if isinstance(listing, dict) else {}
 
 
 def written_video_captions(clips_dir):
     """{caption file name: fingerprint} of the video's own caption files, as the manifest in
     clips_dir lists them (the video's folder holds them: names only, no path)."""
-    try:
-        with open(os.path.join(clips_dir, CLIPS_MANIFEST), encoding="utf-8") as file:
-            captions = json.load(file).get("video captions")
-    except (OSError, ValueError, AttributeError):
-        return {}
-    if not isinstance(captions, dict):
-        return {}
+    captions = manifest_listing(clips_dir, "video captions")
     return {name: recorded for name, recorded in captions.items()
             if isinstance(name, str) and os.path.basename(name) == name and isinstance(recorded, dict)}
 
