@@ -32,6 +32,13 @@ SLOW_MODULES = (
     "test_clients", "test_hostile_files", "test_video", "test_readme_batch", "test_clip_cache", "test_formats",
     "test_captions", "test_rendering", "test_languages", "test_tracer", "test_cli",
 )
+# Modules whose module-wide fixture is costly (a whole deck rendered twice, a video in each
+# format, a Dask cluster, Jupyter kernels running the tutorials, a hub download, Chromium):
+# all their tests run on one worker, so the fixture is made once, not once per worker.
+ONE_WORKER_MODULES = {
+    "test_slides", "test_formats", "test_batch", "test_notebook", "test_hub", "test_clients", "test_lazy_trace",
+    "test_trace_validation", "test_nano_sort_tracer", "test_checkpoints",
+}
 TIMINGS_KEY = "gpt2-explainer/test-seconds"  # in pytest's cache (.pytest_cache): {test id: seconds}
 
 
@@ -98,6 +105,8 @@ def pytest_collection_modifyitems(config, items):
         if "info" in params and "trace_name" in params:
             group = f"{params['info'].name}|{params['trace_name']}|{params.get('options')!r}"
             item.add_marker(pytest.mark.xdist_group(group))
+        elif item.module.__name__ in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(autouse=True)
