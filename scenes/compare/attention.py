@@ -16,8 +16,8 @@ class CompareAttentionScene(CompareScene):
     n_keys = 6  # the most attended tokens shown per prompt
     row_size = 22
     row_height = 0.5
-    bar_length = 2.2
-    label_width = 2.3
+    bar_length = 2.0
+    label_width = 2.7
 
     def construct(self):
         self.show_heading("compare.attention_heading")

@@ -20,7 +20,7 @@ class CompareEmbeddingScene(CompareScene):
         self.show_heading("compare.embedding_heading")
         vectors = {side: self.pair.embedding(side) for side in ("a", "b")}  # (W_E row, W_P row, x0) each (d,)
         self.limit = colour_limit(*[v for side in vectors for v in vectors[side]])
-        top = self.content_top()
+        top = self.content_top() - 0.15  # the columns' headers, clear of the heading
         headers = [self.side_header(side, top) for side in ("a", "b")]
         rows = {side: self.column_rows(side, vectors[side], top - 0.75) for side in ("a", "b")}
         values = dict(token_id=self.followed.token_id, piece=self.word_piece(), d_model=self.trace.d_model,

@@ -29,16 +29,17 @@ SIDES = ("a", "b")  # which trace a number comes from; "ab": computed from both
 @dataclass(frozen=True)
 class Followed:
     """The token followed in both prompts: its ID, its position in A and in B, and the
-    positions of the whole word in each (a word of several tokens: the last is followed)."""
+    positions of the whole word in each (a word of several tokens: the last is followed;
+    the word's other tokens may differ where it is written without spaces)."""
 
     token_id: int
     positions: tuple  # (position in A, position in B)
     spans: tuple  # ((first, last) in A, (first, last) in B): the word's tokens
     word: str | None  # the user's --word, or None (the longest shared piece)
 
-    @property
-    def n_pieces(self):
-        first, last = self.spans[0]
+    def n_pieces(self, side=0):
+        """How many tokens the word is in prompt A (side 0) or B (1)."""
+        first, last = self.spans[side]
         return last - first + 1
 
 
@@ -94,10 +95,13 @@ def follow_word(a, b, word=None):
         held = "A" if missing == ["B"] else "B"
         raise UserError(f"--word {word!r} is only in prompt {held}, not in prompt {missing[0]}")
     ids = [[trace.token_ids[first:last + 1] for first, last in found] for trace, found in zip((a, b), spans)]
-    for span_a, ids_a in zip(spans[0], ids[0]):  # the first place in A whose tokens B also has
-        for span_b, ids_b in zip(spans[1], ids[1]):
-            if ids_a == ids_b:
-                return Followed(ids_a[-1], (span_a[1], span_b[1]), (span_a, span_b), word)
+    # The first place in A whose tokens B also has; else whose last token B's ends with (a word
+    # written without spaces, as Japanese is, can share its first piece with the character before).
+    for same in (lambda x, y: x == y, lambda x, y: x[-1] == y[-1]):
+        for span_a, ids_a in zip(spans[0], ids[0]):
+            for span_b, ids_b in zip(spans[1], ids[1]):
+                if same(ids_a, ids_b):
+                    return Followed(ids_a[-1], (span_a[1], span_b[1]), (span_a, span_b), word)
     pieces = [[trace.token_text(i) for i in range(found[0][0], found[0][1] + 1)] for trace, found in zip((a, b), spans)]
     raise UserError(f"--word {word!r} is different tokens in the two prompts (A {pieces[0]} {ids[0][0]}, "
                     f"B {pieces[1]} {ids[1][0]}): the comparison follows one token ID")

@@ -19,7 +19,7 @@ class ComparePredictionScene(CompareScene):
 
     def construct(self):
         self.show_heading("compare.prediction_heading")
-        top = self.content_top()
+        top = self.content_top() - 0.15  # the columns' headers, clear of the heading
         headers = [self.side_header(side, top) for side in ("a", "b")]
         predictions = {side: self.pair.predictions(side, self.n_candidates) for side in ("a", "b")}
         largest = max(p[0]["prob"] for p in predictions.values())  # one axis for both charts

@@ -99,9 +99,9 @@ class CompareTokensScene(CompareScene):
         followed = self.followed
         values = dict(piece=self.word_piece(), token_id=followed.token_id, position_a=self.position("a"),
                       position_b=self.position("b"))
-        if followed.n_pieces > 1:
-            return self.say("compare.explain_word_pieces", word=followed.word.strip(), n_pieces=followed.n_pieces,
-                            **values)
+        if followed.n_pieces(0) > 1 or followed.n_pieces(1) > 1:
+            n_pieces = max(followed.n_pieces(0), followed.n_pieces(1))
+            return self.say("compare.explain_word_pieces", word=followed.word.strip(), n_pieces=n_pieces, **values)
         if self.pair.same_position:
             return self.say("compare.explain_word_same_position", **values)
         return self.say("compare.explain_word", **values)
