@@ -41,7 +41,7 @@ def test_the_default_word_is_the_longest_shared_piece_by_id(trace_of):
     assert a.tokens[-1] == "Ġbank" and b.tokens[-1] == "Ġbank"
     # " the" is shared too, but " bank" has more bytes
     assert followed.token_id == bank and followed.positions == (a.n_prompt_tokens - 1, b.n_prompt_tokens - 1)
-    assert followed.n_pieces == 1 and followed.word is None
+    assert followed.n_pieces() == 1 and followed.word is None
 
 
 def test_the_positions_are_right_when_the_prompts_differ_in_length_before_the_word(trace_of):
@@ -61,7 +61,7 @@ def test_a_word_of_several_tokens_follows_its_last_token(trace_of):
     pieces = [a.tokens[i] for i in range(a.n_prompt_tokens)]
     followed = follow_word(a, b, "photosynthesis")
     first, last = followed.spans[0]
-    assert followed.n_pieces == last - first + 1 > 1, pieces  # GPT-2 splits it
+    assert followed.n_pieces() == last - first + 1 > 1, pieces  # GPT-2 splits it
     assert a.text(first, last + 1).strip() == "photosynthesis"
     assert followed.positions[0] == last and followed.token_id == a.token_ids[last]
     assert b.token_ids[followed.positions[1]] == followed.token_id
