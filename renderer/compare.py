@@ -186,7 +186,7 @@ def render_compare_slides(pair, given_files, infos, options, quality, jobs, out,
         render_pair_tasks(tasks, files, quality, jobs, cache)
         beats = [beat for task in tasks for beat in load_beats(beats_directory(task.out))]
         posters = [save_poster(beat.file, os.path.splitext(beat.file)[0] + ".png") for beat in beats]
-        both = replace(pair[0], prompt=f"A: {pair[0].prompt}\nB: {pair[1].prompt}")  # the title slide shows both
+        both = replace(pair[0], prompt=f"A: {pair[0].prompt}   B: {pair[1].prompt}")  # the title slide shows both
         deck = build_deck(both, beats, posters, options["language"], options["theme"], quality)
         deck = replace(deck, title=say(options["language"], "compare.tokens_heading"))
         written = os.path.join(work, "deck." + kind)
