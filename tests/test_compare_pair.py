@@ -162,3 +162,23 @@ def test_the_predictions_after_the_word_are_the_logits_softmax(trace_of, model):
         assert list(trace["logit_lens.token_ids"][-1, position, :5]) == [entry["id"] for entry in top]
         for entry in top:
             assert entry["piece"] == readable_piece(model.tokens.piece_bytes([entry["id"]])[0])
+
+
+def test_the_compare_scenes_never_import_torch_and_the_pair_no_manim():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from scenes.compare.catalog import COMPARE_CATALOG
+
+    def imported(modules, forbidden):
+        code = "; ".join(f"import {m}" for m in modules) + \
+            f"; import sys; print([m for m in {forbidden!r} if m in sys.modules])"
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                                cwd=Path(__file__).resolve().parent.parent)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    scenes = ["scenes.compare.base", *(info.module for info in COMPARE_CATALOG)]
+    assert imported(scenes, ["torch", "transformers"]) == "[]"
+    assert imported(["scenes.compare.pair", "scenes.compare.catalog"], ["manim", "torch"]) == "[]"

@@ -50,7 +50,8 @@ class CompareAttentionScene(CompareScene):
         tops = {side: self.pair.attended(side, 1)[0] for side in ("a", "b")}
         same = self.traces()["a"].token_ids[tops["a"][0]] == self.traces()["b"].token_ids[tops["b"][0]]
         self.set_caption(self.say("compare.explain_top_same" if same else "compare.explain_top",
-                                  piece_a=self.side_piece("a", tops["a"][0]), piece_b=self.side_piece("b", tops["b"][0]),
+                                  piece_a=self.side_piece("a", tops["a"][0]),
+                                  piece_b=self.side_piece("b", tops["b"][0]),
                                   share_a=fmt_value(tops["a"][1]), share_b=fmt_value(tops["b"][1])))
         self.play(*[Fade(row_highlight(charts[side], 0, self.theme)) for side in ("a", "b")], run_time=0.8)
         self.wait(2.5)
@@ -62,7 +63,8 @@ class CompareAttentionScene(CompareScene):
         attended = self.pair.attended(side, self.n_keys)
         labels = [self.say("compare.key_label", piece=self.side_piece(side, key), position=key) for key, _ in attended]
         rows = probability_bars(self.theme, labels, [w for _, w in attended], self.bar_length, size=self.row_size,
-                                row_height=self.row_height, label_width=self.label_width, fmt=fmt_value, largest=largest,
+                                row_height=self.row_height, label_width=self.label_width, fmt=fmt_value,
+                                largest=largest,
                                 meanings=[("pattern", self.layer, self.head, position, key) for key, _ in attended])
         from_trace(rows, side)
         self.place_in_column(rows, side, top, self.caption_top() + 0.1)

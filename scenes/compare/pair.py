@@ -156,7 +156,7 @@ class Pair:
 
     def __init__(self, a, b, word=None, layer=None, head=None):
         check_one_model(a, b)
-        self.traces = {"a": a, "b": b}
+        self.sides = {"a": a, "b": b}  # which trace: "a" or "b"
         self.followed = follow_word(a, b, word)
         check_same_row(a, b, self.followed)
         self.positions = dict(zip(SIDES, self.followed.positions))
@@ -164,17 +164,18 @@ class Pair:
         self.layer_head = (layer, head)
 
     def trace(self, side):
-        return self.traces[side]
+        return self.sides[side]
 
-    def row(self, side, name):
+    def at_word(self, side, name):
         """The followed token's row of tensor `name` in trace `side` (d,), float64: only the row is read."""
-        return np.asarray(self.traces[side].row(name, self.positions[side]), np.float64)
+        return np.asarray(self.sides[side].row(name, self.positions[side]), np.float64)
 
     # -- the embedding: same row of W_E, a row of W_P each ----------------------------------------
 
     def embedding(self, side):
         """(token row of W_E, position row of W_P, x0) of the followed token in trace `side`, each (d,)."""
-        return self.row(side, "hook_embed"), self.row(side, "hook_pos_embed"), self.row(side, "blocks.0.hook_resid_pre")
+        return (self.at_word(side, "hook_embed"), self.at_word(side, "hook_pos_embed"),
+                self.at_word(side, "blocks.0.hook_resid_pre"))
 
     @property
     def same_position(self):
@@ -184,7 +185,7 @@ class Pair:
     def same_prefix(self):
         """Whether the word and every token before it are the same in both prompts: GPT-2 reads
         only what comes before, so then the word has one vector in both at every layer."""
-        a, b = self.traces["a"], self.traces["b"]
+        a, b = self.sides["a"], self.sides["b"]
         return a.token_ids[: self.positions["a"] + 1] == b.token_ids[: self.positions["b"] + 1]
 
     # -- the drift: cosine of the two residual streams ---------------------------------------------
@@ -198,17 +199,18 @@ class Pair:
     def similarities(self):
         """The cosine similarity of the followed token's residual stream in A and in B: x0, then
         after each layer, (L + 1,) with the trace name each is read from."""
-        return [(name, cosine(self.row("a", name), self.row("b", name))) for name in self.stream_names(self.n_layers)]
+        return [(name, cosine(self.at_word("a", name), self.at_word("b", name)))
+                for name in self.stream_names(self.n_layers)]
 
     # -- the head: its attention row of the word in both ------------------------------------------
 
     @cached_property
     def choice(self):
-        return choose_shared_head(self.traces["a"], self.traces["b"], *self.layer_head)
+        return choose_shared_head(self.sides["a"], self.sides["b"], *self.layer_head)
 
     def attention_row(self, side):
         """The followed head's attention from the word to every token up to it, (p + 1,)."""
-        trace, position = self.traces[side], self.positions[side]
+        trace, position = self.sides[side], self.positions[side]
         pattern = trace.block(self.choice.layer, "attn.hook_pattern", keep=False)  # (H, T, T), not kept
         return np.asarray(pattern[self.choice.head, position, : position + 1], np.float64)
 
@@ -222,10 +224,11 @@ class Pair:
     def predictions(self, side, n):
         """The model's n most probable next tokens after the word in trace `side` (the softmax of
         the logits there: the logit lens at the last layer): [{id, piece, prob}], most probable first."""
-        trace, position = self.traces[side], self.positions[side]
+        trace, position = self.sides[side], self.positions[side]
         probs = softmax(trace.row("logits", position))  # (vocab,)
-        return [{"id": int(i), "piece": trace.piece_text(int(i)), "prob": float(probs[i])} for i in top_indices(probs, n)]
+        return [{"id": int(i), "piece": trace.piece_text(int(i)), "prob": float(probs[i])}
+                for i in top_indices(probs, n)]
 
     def is_last(self, side):
         """Whether the word is the prompt's last token in trace `side` (its prediction is the model's next token)."""
-        return self.positions[side] == self.traces[side].n_prompt_tokens - 1
+        return self.positions[side] == self.sides[side].n_prompt_tokens - 1
