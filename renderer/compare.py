@@ -213,7 +213,7 @@ def compare_scenes(given):
 
 def make_compare_video(given, model_flags=()):
     """`render.py compare`: returns (video path, clip paths, caption files, ClipFormat)."""
-    from renderer.commands import format_of, scene_options, user_clip_cache
+    from renderer.commands import format_of, user_clip_cache
     from renderer.formats import ClipFormat
     from renderer.presets import quality_preset
 

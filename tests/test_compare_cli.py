@@ -114,6 +114,25 @@ def test_a_prompt_longer_than_the_context_is_refused_by_name(capsys, tmp_path, s
     assert not out.exists()
 
 
+def test_saved_traces_load_no_torch(tmp_path, pair_files):
+    """With two saved traces nothing runs a model: a refusal found on the pair (the word) comes
+    before any render, and torch is never imported."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = (f"import sys; sys.path.insert(0, {str(root)!r}); import render\n"
+            "try:\n    render.main(sys.argv[1:])\n"
+            "finally:\n    print('torch imported:', 'torch' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code, "compare", "--trace", str(pair_files["a"]), "--trace",
+                             str(pair_files["b"]), "--word", "zebra", "--out", "x.mp4"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2 and "torch imported: False" in result.stdout, result.stderr
+    assert_one_line_error(result.stderr, "--word 'zebra' is in neither prompt")
+    assert os.listdir(tmp_path) == []
+
+
 def test_model_options_with_saved_traces_are_refused(capsys, tmp_path, pair_files):
     status, _, stderr = run_cli(capsys, "compare", "--trace", str(pair_files["a"]), "--trace", str(pair_files["b"]),
                                 "--seed", "3", "--out", str(tmp_path / "x.mp4"))

@@ -26,12 +26,16 @@ JAPANESE = ("川の岸辺に座って、流れる水と花を見ていた", "駅
 
 
 @pytest.fixture(scope="module")
-def pairs(gpt2_small_shaped, gpt2_vocab_checkpoint):
+def pairs(gpt2_small_shaped, gpt2_vocab_checkpoint, tmp_path_factory):
     from tracer.models import load_model
     from tracer.record import trace_prompt
+    from tracer.testing import build_random_checkpoint, real_gpt2_tokenizer
 
     small = load_model(str(gpt2_small_shaped))
     vocab = load_model(str(gpt2_vocab_checkpoint))
+    # GPT-2 XL's 48 layers and 25 heads, narrow: the drift shows every layer
+    deep = load_model(str(build_random_checkpoint(tmp_path_factory.mktemp("deep"), real_gpt2_tokenizer(), n_layer=48,
+                                                  n_head=25, n_embd=100, n_positions=128)))
     long_pair = (trace_prompt(small, LONG_A), trace_prompt(small, LONG_B))
     assert min(t.n_prompt_tokens for t in long_pair) >= 40
     return {
@@ -39,6 +43,8 @@ def pairs(gpt2_small_shaped, gpt2_vocab_checkpoint):
         "japanese": (trace_prompt(small, JAPANESE[0]), trace_prompt(small, JAPANESE[1]), JAPANESE[2]),
         "small": (trace_prompt(vocab, "We walked along the river bank"),
                   trace_prompt(vocab, "She put her money in the bank"), None),
+        "deep": (trace_prompt(deep, "We walked along the river bank"),
+                 trace_prompt(deep, "She put her money in the bank"), None),
     }
 
 
@@ -81,7 +87,8 @@ def check_compare_scene(info, a, b, word, directory, options):
 CASES = [(info, pair, SceneOptions(language=language, theme=theme))
          for info in COMPARE_CATALOG
          for pair, language, theme in (("long", "en", "dark"), ("long", "ja", "light"), ("japanese", "ja", "dark"),
-                                       ("small", "en", "light"))]
+                                       ("small", "en", "light"))] + \
+    [(info, "deep", SceneOptions()) for info in COMPARE_CATALOG if info.name in ("compare-attention", "compare-drift")]
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +153,17 @@ def test_the_drift_shows_every_layer_and_the_word_at_its_own_positions(reports, 
     names = ["blocks.0.hook_resid_pre"] + [f"blocks.{l}.hook_resid_post" for l in range(a.n_layers)]
     assert sorted({m[1] for m in cosines}) == sorted(names)  # x0 and every one of the 12 layers, written
     assert {(m[2], m[3]) for m in cosines} == {(pa, pb)}
+
+
+def test_a_deep_model_shows_a_bar_for_every_layer(reports, pairs):
+    info = next(i for i in COMPARE_CATALOG if i.name == "compare-drift")
+    report = reports(info, "deep", SceneOptions())
+    scene_pair = report["pair"]
+    assert len(scene_pair.similarities) == 49  # x0 and 48 layers
+    written = {n.meaning[1] for s in report["sections"] for n in s["numbers"] if n.meaning[0] == "cosine"}
+    assert {"blocks.0.hook_resid_pre", "blocks.47.hook_resid_post"} <= written  # x0 and the last, at least
+    ticks = {n.meaning[1] for s in report["sections"] for n in s["numbers"] if n.meaning[0] == "axis"}
+    assert {4, 44, 47} <= ticks and 0 not in ticks  # every 4th layer, and the last; not 0, beside x0
 
 
 def test_the_japanese_pair_follows_the_last_piece_of_the_word(reports, pairs):

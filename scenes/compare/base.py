@@ -52,8 +52,8 @@ class CompareScene(TraceScene):
     def side_piece(self, side, index):
         return piece_label(self.traces()[side].token_text(index))
 
-    def label_of(self, side, entry):
-        """A predicted token's label in trace `side`: its piece, or its ID when the trace has no piece for it."""
+    def label_of(self, entry):
+        """A predicted token's label: its piece, or its ID when the trace has no piece for it."""
         return self.candidate_label(entry)
 
     # -- the two columns ---------------------------------------------------------------------------

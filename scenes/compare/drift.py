@@ -83,7 +83,7 @@ class CompareDriftScene(CompareScene):
                 chart.values.append(number)
             if i == 0:
                 tick = self.words("compare.x0_tick", size=self.tick_size, color=self.theme.accent_2)
-            elif (i - 1) % every == 0 or i == n - 1:
+            elif (i - 1) % every == 0 and (every == 1 or i > 1) or i == n - 1:  # crowded: not layer 0, beside x0
                 tick = from_trace(value_text(self.theme, i - 1, ("axis", i - 1), size=self.tick_size,
                                              color=self.theme.muted, fmt=lambda x: f"{x:.0f}"), "ab")
             else:

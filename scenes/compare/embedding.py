@@ -1,7 +1,7 @@
 """The followed token's embedding in both prompts: the same ID picks the same row of W_E; each
 position picks its own row of W_P; their sums, the two x0, and how alike they are (cosine)."""
 
-from manim import DOWN, LEFT, RIGHT, VGroup
+from manim import LEFT, RIGHT, VGroup
 
 from scenes.compare.base import CompareScene
 from scenes.kit.colour import colour_limit

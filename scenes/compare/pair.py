@@ -16,10 +16,8 @@ from functools import cached_property
 
 import numpy as np
 
-from scenes.views import RESTING_SHARE, first_token_share, relative_entropies, softmax, top_indices
-from scenes.views import HeadChoice
+from scenes.views import RESTING_SHARE, HeadChoice, first_token_share, relative_entropies, softmax, top_indices
 from tracer.errors import UserError
-from tracer.trace import readable_piece
 
 SIDES = ("a", "b")  # which trace a number comes from; "ab": computed from both
 

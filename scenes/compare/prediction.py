@@ -47,7 +47,7 @@ class ComparePredictionScene(CompareScene):
 
     def chart(self, side, entries, top, largest):
         position = self.position(side)
-        rows = probability_bars(self.theme, [self.label_of(side, e) for e in entries], [e["prob"] for e in entries],
+        rows = probability_bars(self.theme, [self.label_of(e) for e in entries], [e["prob"] for e in entries],
                                 self.bar_length, size=self.row_size, row_height=self.row_height,
                                 label_width=self.label_width, largest=largest,
                                 meanings=[("probability", position, e["id"]) for e in entries])
