@@ -182,3 +182,19 @@ def test_the_compare_scenes_never_import_torch_and_the_pair_no_manim():
     scenes = ["scenes.compare.base", *(info.module for info in COMPARE_CATALOG)]
     assert imported(scenes, ["torch", "transformers"]) == "[]"
     assert imported(["scenes.compare.pair", "scenes.compare.catalog"], ["manim", "torch"]) == "[]"
+
+
+def test_the_readme_example_follows_bank_at_two_positions(trace_of):
+    """The README's compare command: its two prompts share " bank", at two positions, and
+    " bank" is what the default rule follows (with the real GPT-2 tokenizer)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Two prompts: the same word in two contexts\n", 1)[1].split("\n## ", 1)[0]
+    command = section.split("render.py compare ", 1)[1].split("\n    render.py", 1)[0]
+    prompts = re.findall(r'--prompt "([^"]+)"', command)
+    assert len(prompts) == 2, command
+    pair = Pair(trace_of(prompts[0]), trace_of(prompts[1]))
+    a = pair.trace("a")
+    assert a.tokens[pair.positions["a"]] == "Ġbank" and not pair.same_position and not pair.same_prefix
