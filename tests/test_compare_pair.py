@@ -198,3 +198,36 @@ def test_the_readme_example_follows_bank_at_two_positions(trace_of):
     pair = Pair(trace_of(prompts[0]), trace_of(prompts[1]))
     a = pair.trace("a")
     assert a.tokens[pair.positions["a"]] == "Ġbank" and not pair.same_position and not pair.same_prefix
+
+
+def test_the_pair_checks_catch_a_number_of_the_wrong_trace(trace_of):
+    """tests/meanings.py's pair check: a number read from B but tagged A, a cosine written wrong,
+    and a number that says no trace all fail."""
+    from types import SimpleNamespace
+
+    from meanings import wrong_pair_numbers
+
+    from scenes.kit.numbers import fmt_cosine, fmt_value
+
+    a = trace_of("After a long walk along the muddy river, we sat on the bank and rested")
+    b = trace_of("The bank raised rates")
+    pair = Pair(a, b)
+    pa, pb = pair.positions["a"], pair.positions["b"]
+    traces = {"a": a, "b": b}
+
+    def number(value, meaning, source, fmt=fmt_value):
+        return SimpleNamespace(text=fmt(value), value=value, meaning=meaning, source=source)
+
+    d = next(d for d in range(b.d_model)  # a dimension where A's token at pb and B's read apart
+             if fmt_value(float(a["hook_embed"][pb, d])) != fmt_value(float(b["hook_embed"][pb, d])))
+    b_value = float(b["hook_embed"][pb, d])
+    right = number(b_value, ("trace", "hook_embed", (pb, d)), "b")
+    assert wrong_pair_numbers(traces, [right]) == []
+    mislabelled = number(b_value, ("trace", "hook_embed", (pb, d)), "a")  # A's token at pb is another token
+    assert len(wrong_pair_numbers(traces, [mislabelled])) == 1
+    name, similarity = pair.similarities[-1]
+    assert wrong_pair_numbers(traces, [number(similarity, ("cosine", name, pa, pb), "ab", fmt_cosine)]) == []
+    assert len(wrong_pair_numbers(traces, [number(similarity + 0.01, ("cosine", name, pa, pb), "ab",
+                                                  fmt_cosine)])) == 1
+    with pytest.raises(AssertionError, match="does not say which trace"):
+        wrong_pair_numbers(traces, [number(b_value, ("trace", "hook_embed", (pb, d)), None)])

@@ -1,7 +1,9 @@
 """The compare storyboard: two prompts, the same word in each (render.py compare). Its own
 list, like scenes/catalog.py's (the same SceneInfo entries: name, module, class, summary,
 follows), so the renderer's tasks, cache keys and timings treat a compare scene as any scene.
-No Manim import here."""
+`follows` says only which options shape a clip (the cache leaves --layer/--head out of the
+others' keys): every compare scene is a CompareScene (scenes/compare/base.py), and the
+attention scene picks its head from both traces itself. No Manim import here."""
 
 from scenes.catalog import SceneInfo
 
