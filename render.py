@@ -329,6 +329,25 @@ def slides(ctx, **options):
 
 # -- two prompts, one word (renderer/compare.py, scenes/compare) ----------------------------------
 
+class CompareSceneList(click.ParamType):
+    """--scenes a,b,... of `compare`: entries of the compare storyboard (scenes/compare/catalog.py),
+    in storyboard order, each once."""
+
+    name = "scenes"
+
+    def convert(self, value, param, ctx):
+        from scenes.compare.catalog import COMPARE_CATALOG, names
+
+        if not isinstance(value, str):  # already converted
+            return value
+        wanted = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in wanted if name not in names()]
+        if not wanted or unknown:
+            raise click.UsageError(f"{'unknown scene ' + repr(unknown[0]) if unknown else '--scenes is empty'}: "
+                                   f"the compare scenes are {', '.join(names())}", ctx)
+        return [info for info in COMPARE_CATALOG if info.name in wanted]
+
+
 pair_options = option_group(
     click.option("--prompt", "prompts", type=PROMPT, multiple=True, metavar="TEXT",
                  help="A prompt; give it twice: A, then B."),
@@ -339,6 +358,9 @@ pair_options = option_group(
                       "last). [default: the longest piece the two prompts share]"),
     model_options,
     drawing_options,
+    click.option("--scenes", "scene_list", type=CompareSceneList(), default=None, metavar="a,b,...",
+                 help="The compare scenes to show (compare-tokens, compare-embedding, compare-attention, "
+                      "compare-drift, compare-prediction), in storyboard order. [default: all]"),
 )
 
 

@@ -9,6 +9,7 @@ from cli_checks import assert_one_line_error, run_cli
 
 from renderer.cache import clip_key
 from renderer.compare import compare_tasks, pair_digest
+from renderer.files import CLIPS_MANIFEST
 from renderer.presets import quality_preset
 from renderer.video import video_info
 from scenes.compare.catalog import COMPARE_CATALOG
@@ -80,6 +81,8 @@ def test_the_clip_key_reads_both_traces(tmp_path, pair_files):
     (["--prompt", A, "--prompt", B, "--word", "river"], "--word 'river' is only in prompt A, not in prompt B"),
     (["--prompt", A, "--prompt", B, "--word", "money"], "--word 'money' is only in prompt B, not in prompt A"),
     (["--prompt", "Cats purr", "--prompt", "Dogs bark"], "the two prompts share no token: A is ['C', 'ats'"),
+    (["--prompt", A, "--prompt", B, "--scenes", "tokens"], "unknown scene 'tokens': the compare scenes are "
+                                                           "compare-tokens, compare-embedding"),
 ])
 def test_bad_pairs_are_refused_in_one_line_and_write_nothing(capsys, tmp_path, gpt2_vocab_checkpoint, arguments,
                                                              words):
@@ -138,6 +141,17 @@ def test_model_options_with_saved_traces_are_refused(capsys, tmp_path, pair_file
                                 "--seed", "3", "--out", str(tmp_path / "x.mp4"))
     assert status == 2
     assert_one_line_error(stderr, "--seed only apply with --prompt")
+
+
+def test_scenes_picks_compare_scenes_in_storyboard_order(capsys, tmp_path, pair_files):
+    out = tmp_path / "drift.mp4"
+    status, _, stderr = run_cli(capsys, "compare", "--trace", str(pair_files["a"]), "--trace", str(pair_files["b"]),
+                                "--scenes", "compare-drift,compare-tokens", "--quality", "low", "--out", str(out),
+                                "--no-captions")
+    assert status == 0, stderr
+    assert sorted(os.listdir(tmp_path / "drift" / "clips")) == [CLIPS_MANIFEST, "01_compare-tokens.mp4",
+                                                                "02_compare-drift.mp4"]
+    assert video_info(str(out)).duration > 10
 
 
 def test_compare_slides_writes_a_deck_of_every_beat(capsys, tmp_path, pair_files):
