@@ -327,6 +327,114 @@ def slides(ctx, **options):
                f"rendered in {minutes(time.monotonic() - started)}")
 
 
+# -- two prompts, one word (renderer/compare.py, scenes/compare) ----------------------------------
+
+class CompareSceneList(click.ParamType):
+    """--scenes a,b,... of `compare`: entries of the compare storyboard (scenes/compare/catalog.py),
+    in storyboard order, each once."""
+
+    name = "scenes"
+
+    def convert(self, value, param, ctx):
+        from scenes.compare.catalog import COMPARE_CATALOG, names
+
+        if not isinstance(value, str):  # already converted
+            return value
+        wanted = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in wanted if name not in names()]
+        if not wanted or unknown:
+            raise click.UsageError(f"{'unknown scene ' + repr(unknown[0]) if unknown else '--scenes is empty'}: "
+                                   f"the compare scenes are {', '.join(names())}", ctx)
+        return [info for info in COMPARE_CATALOG if info.name in wanted]
+
+
+pair_options = option_group(
+    click.option("--prompt", "prompts", type=PROMPT, multiple=True, metavar="TEXT",
+                 help="A prompt; give it twice: A, then B."),
+    click.option("--trace", "traces", type=click.Path(dir_okay=False), multiple=True, metavar="FILE.safetensors",
+                 help="A saved trace instead of a prompt; give it twice (two traces of one model)."),
+    click.option("--word", type=PROMPT, default=None, metavar="W",
+                 help="The word to follow, found in both prompts by token ID (a word of several tokens: its "
+                      "last). [default: the longest piece the two prompts share]"),
+    model_options,
+    drawing_options,
+    click.option("--scenes", "scene_list", type=CompareSceneList(), default=None, metavar="a,b,...",
+                 help="The compare scenes to show (compare-tokens, compare-embedding, compare-attention, "
+                      "compare-drift, compare-prediction), in storyboard order. [default: all]"),
+)
+
+
+@cli.command(short_help="Two prompts side by side: the same word in two contexts.")
+@pair_options
+@quality_options
+@jobs_option
+@click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
+              help="Where to write the video; its clips go to FILE/clips/. [default: media/<A>-vs-<B>.mp4]")
+@click.option("--captions/--no-captions", default=True, show_default=True,
+              help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video (and each clip).")
+@click.option("--format", "clip_format", type=click.Choice(FORMATS), default=None,
+              help="mp4, webm, mov or gif (as for `video`). [default: from --out's suffix, else mp4]")
+@click.option("--transparent", is_flag=True, help="Leave the background out (an alpha channel), as for `video`.")
+@click.option("--beats", is_flag=True, help="Also write every beat of every scene as its own clip.")
+@cache_option
+@click.pass_context
+def compare(ctx, **options):
+    """Trace two prompts with one model (or read two saved traces) and render the comparison:
+    the word both share, its tokens, its embedding (the same row of W_E), where the followed
+    head looks from it in each, how its two vectors drift apart layer by layer (cosine
+    similarity), and what the model predicts after it in each.
+
+    \b
+    Example:
+      render.py compare --prompt "We walked along the river bank" \\
+                        --prompt "She put her money in the bank" --quality low
+    """
+    from renderer.compare import make_compare_video
+    from renderer.progress import minutes
+    from renderer.video import video_info
+    from renderer.workers import SceneFailed
+
+    started = time.monotonic()
+    try:
+        out, clips, subtitles, chosen = make_compare_video(options, model_flags=model_flags_given(ctx))
+    except SceneFailed as failure:
+        report_scene_failure(failure)
+    info = video_info(out)
+    click.echo(f"Wrote {out}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s of video, "
+               f"rendered in {minutes(time.monotonic() - started)}")
+    if subtitles:
+        click.echo(f"Captions: {', '.join(subtitles)}")
+    click.echo("Clips:")
+    for clip in clips:
+        click.echo(f"  {clip}")
+
+
+@cli.command("compare-slides", short_help="A slide deck of the comparison of two prompts.")
+@pair_options
+@click.option("--to", "kind", type=click.Choice(DECK_KINDS), default=None,
+              help="pptx (PowerPoint, Keynote, LibreOffice Impress) or html (reveal.js, one self-contained file).")
+@quality_options
+@jobs_option
+@click.option("--out", type=click.Path(), default=None, metavar="FILE.pptx|FILE.html",
+              help="Where to write the deck. [default: media/<A>-vs-<B>.pptx or .html]")
+@cache_option
+@click.pass_context
+def compare_slides(ctx, **options):
+    """The comparison of `render.py compare` as a deck: a title slide with both prompts, then one
+    slide per beat, each playing its clip."""
+    from renderer.compare import make_compare_slides
+    from renderer.progress import minutes
+    from renderer.workers import SceneFailed
+
+    started = time.monotonic()
+    try:
+        out, deck, infos = make_compare_slides(options, model_flags=model_flags_given(ctx))
+    except SceneFailed as failure:
+        report_scene_failure(failure)
+    click.echo(f"Wrote {out}: a title slide and {len(deck.slides)} beat slides from {len(infos)} scenes "
+               f"({os.path.getsize(out) / 1e6:.1f} MB), rendered in {minutes(time.monotonic() - started)}")
+
+
 @cli.command(short_help="Write the last frame of one scene as a PNG (quick to make).")
 @click.option("--scene", "info", type=SceneList(one=True), required=True, metavar="NAME",
               help="One of `render.py scenes`.")

@@ -233,9 +233,15 @@ def render_task(task, traces):
     # runs render_task without worker_main).
     quiet_tqdm_lock()
     keep_freed_frames(task.quality)
-    if task.trace_path not in traces:
-        traces[task.trace_path] = Trace.load(task.trace_path)
-    scene_class = task.scene.load().bind(traces[task.trace_path], SceneOptions(**task.options))
+    def load(path):  # each trace file once per worker
+        if path not in traces:
+            traces[path] = Trace.load(path)
+        return traces[path]
+
+    if hasattr(task, "bind_scene"):  # a task that draws two traces (renderer/compare.py) binds its own scene
+        scene_class = task.bind_scene(load)
+    else:
+        scene_class = task.scene.load().bind(load(task.trace_path), SceneOptions(**task.options))
     render_clip(scene_class, task.out, task.quality, cues_out=cues_path(task.out), clip_format=task.clip_format,
                 beats_out=beats_directory(task.out) if task.beats else None, scene_name=task.scene.name)
 

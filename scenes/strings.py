@@ -251,6 +251,50 @@ STRINGS = {
         "sampling.lands": "u lands in its slice: a {percent} chance (rank {rank:,})",
         "sampling.greedy": "Greedy decoding (temperature 0): no draw, the largest bar is chosen.",
         "sampling.no_steps": "No token was generated, so nothing was drawn (try --generate 5).",
+        # -- compare: two prompts, the same word in each (scenes/compare) ---------------------------
+        "compare.side_a": "A",
+        "compare.side_b": "B",
+        "compare.tokens_heading": "One word, two contexts",
+        "compare.explain_prompts": "Two prompts, one model ({model}): the same word in two contexts.",
+        "compare.explain_word": "“{piece}” is token {token_id} in both: position {position_a} in A, {position_b} in B.",
+        "compare.explain_word_same_position": "“{piece}” is token {token_id} in both, at position {position_a} in each.",
+        "compare.explain_word_pieces": "“{word}” is {n_pieces} tokens here: we follow its last, “{piece}” "
+                                       "(token {token_id}), at position {position_a} in A and {position_b} in B.",
+        "compare.embedding_heading": "The same row, two positions",
+        "compare.explain_token_row": "The same ID picks the same row of W_E in both: the same {d_model:,} numbers.",
+        "compare.explain_position_rows": "The position picks a row of W_P: row {position_a} in A, row {position_b} in B.",
+        "compare.explain_position_same": "Both stand at position {position_a}: the same row of W_P too.",
+        "compare.explain_x0": "x₀ = W_E row + W_P row. Before any attention they differ only by position.",
+        "compare.explain_x0_same": "x₀ = W_E row + W_P row: the same vector in both. Only attention can tell them apart.",
+        "compare.token_row": "W_E row {row}",
+        "compare.position_row": "W_P row {row}",
+        "compare.x0_row": "x₀: their sum",
+        "compare.cosine_x0": "cosine similarity of the two x₀:",
+        "compare.attention_heading": "Where the word looks",
+        "compare.why_rule": "Layer {layer}, head {head}: the most focused head on both prompts together (the stated rule).",
+        "compare.why_user": "Layer {layer}, head {head}: the head you chose.",
+        "compare.explain_rows": "Layer {layer}, head {head}: how much “{piece}” attends to each token before it, "
+                                "in each prompt.",
+        "compare.explain_top": "In A it looks most at “{piece_a}” ({share_a}), in B at “{piece_b}” ({share_b}).",
+        "compare.explain_top_same": "In both it looks most at “{piece_a}”: {share_a} in A, {share_b} in B.",
+        "compare.key_label": "{piece} ({position})",
+        "compare.drift_heading": "Two vectors drift apart",
+        "compare.explain_drift": "The cosine similarity of “{piece}” in A and in B, after every layer (1: the same "
+                                 "direction).",
+        "compare.explain_drift_apart": "From {first} at x₀ to {last} after layer {layer}: each layer mixes in its own "
+                                       "context.",
+        "compare.explain_drift_closer": "From {first} at x₀ to {last} after layer {layer}: these layers bring them "
+                                        "closer.",
+        "compare.explain_same_prefix": "The tokens up to “{piece}” are the same in both, and GPT-2 reads only what "
+                                       "comes before: one vector at every layer.",
+        "compare.x0_tick": "x₀",
+        "compare.layer_axis": "after layer",
+        "compare.prediction_heading": "Two predictions",
+        "compare.explain_predictions": "What the model expects after “{piece}” in each prompt: its top {n}, from the "
+                                       "logits at that position.",
+        "compare.explain_shared": "{n_shared} of the top {n} are in both lists: the same token, two predictions.",
+        "compare.is_last": "the prompt's next token",
+        "compare.inside": "the logit lens at position {position}, last layer",
     },
     "ja": JA,
 }

@@ -170,3 +170,50 @@ def wrong_numbers(trace, numbers):
         if number.text != wanted and not on_boundary:
             wrong.append(f"{number.meaning} shows {number.text}, the Trace says {wanted}")
     return wrong
+
+
+# -- two traces (scenes/compare): every number also says which trace it reads ----------------------
+# `.source` "a" or "b": its meaning is one of MEANINGS above, computed from that trace alone;
+# "ab": a value of both traces together, one of PAIR_MEANINGS, computed from both traces' raw arrays.
+from scenes.kit.numbers import fmt_cosine  # noqa: E402  (kept in this block: the comparison's own lines)
+
+
+def cosine_of_rows(a, b, name, position_a, position_b):
+    """The cosine similarity of tensor `name`'s row position_a in trace a and position_b in trace b."""
+    u, v = f64(a[name][position_a]), f64(b[name][position_b])
+    return float(np.dot(u, v) / np.sqrt(np.dot(u, u) * np.dot(v, v)))
+
+
+PAIR_MEANINGS = {
+    "cosine": (cosine_of_rows, fmt_cosine),
+    "axis": (lambda a, b, end: float(end), lambda value: f"{value:.0f}"),  # a chart's tick: no value of either model
+}
+
+
+def expected_pair_value(traces, source, meaning):
+    """The value a compare scene's number must show: from trace "a" or "b" alone, or from both."""
+    if source in ("a", "b"):
+        return expected_value(traces[source], meaning)
+    if source != "ab":
+        raise AssertionError(f"a number that does not say which trace it reads: {meaning} (source {source!r})")
+    if meaning[0] not in PAIR_MEANINGS:
+        raise AssertionError(f"a number of both traces with an unknown meaning: {meaning}")
+    return PAIR_MEANINGS[meaning[0]][0](traces["a"], traces["b"], *meaning[1:])
+
+
+def expected_pair_text(source, meaning, value):
+    return expected_text(meaning, value) if source in ("a", "b") else PAIR_MEANINGS[meaning[0]][1](value)
+
+
+def wrong_pair_numbers(traces, numbers):
+    """The numbers (with .text, .value, .meaning and .source) of a compare scene that do not read
+    their trace's value ({"a": trace A, "b": trace B}), one line each."""
+    wrong = []
+    for number in numbers:
+        value = expected_pair_value(traces, number.source, number.meaning)
+        wanted = expected_pair_text(number.source, number.meaning, value)
+        on_boundary = abs(number.value - value) < 1e-4 * max(1.0, abs(value)) and \
+            number.text == expected_pair_text(number.source, number.meaning, number.value)
+        if number.text != wanted and not on_boundary:
+            wrong.append(f"{number.source}: {number.meaning} shows {number.text}, the traces say {wanted}")
+    return wrong

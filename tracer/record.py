@@ -54,10 +54,13 @@ def trace_prompt(loaded, prompt, generate=0, sampling=Sampling()):
 
 def named_tokens(activations, first_position):
     """Every token ID the read-outs name where the video reads them: the logit lens at the
-    positions that predict a token (the prompt's last and each generated one's), and the
-    unembedding columns; so the scenes can write each as its piece."""
-    lens = activations["logit_lens.token_ids"][:, first_position:]  # (L+1, predicting positions, k)
-    return sorted({int(i) for i in lens.ravel()} | {int(i) for i in activations["unembed.token_ids"]})
+    positions that predict a token (the prompt's last and each generated one's), the model's
+    own top k (the lens's last row) at every position (a comparison of two prompts follows a
+    word inside each: scenes/compare), and the unembedding columns; so the scenes can write
+    each as its piece."""
+    lens = activations["logit_lens.token_ids"]  # (L+1, T, k)
+    named = {int(i) for i in lens[:, first_position:].ravel()} | {int(i) for i in lens[-1].ravel()}
+    return sorted(named | {int(i) for i in activations["unembed.token_ids"]})
 
 
 def record_forward(model, ids):

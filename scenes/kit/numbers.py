@@ -38,6 +38,11 @@ def fmt_draw(x):
     return f"{x:.4f}"
 
 
+def fmt_cosine(x):
+    """A cosine similarity: 3 decimals, since two contexts' vectors can differ only in the third."""
+    return fmt_value(x, 3)
+
+
 def fmt_id(x):
     """A token ID or a position: a whole number, as it is (15496)."""
     return str(int(x))
@@ -71,6 +76,15 @@ def value_text(theme, value, meaning, size=24, color=None, fmt=fmt_value):
     text = mono(theme, fmt(value), size=size, color=color)
     text.value, text.meaning = float(value), meaning
     return text
+
+
+def from_trace(mob, source):
+    """Say which trace every number in `mob` (and its parts) reads: "a", "b", or "ab" for a
+    value computed from both. Returns `mob`."""
+    for part in mob.get_family():
+        if hasattr(part, "meaning"):
+            part.source = source
+    return mob
 
 
 @functools.lru_cache(maxsize=256)

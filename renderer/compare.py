@@ -1,0 +1,256 @@
+"""`render.py compare`: two prompts (or two saved traces) of one model, the same word in each,
+rendered as the compare storyboard (scenes/compare) into one video, or a deck.
+
+The same pipeline as a video (renderer/pipeline.py): worker processes, the clip cache,
+captions, beats, atomic publishing. What differs: a task draws two traces (`CompareTask`,
+its scene bound to both), and a clip's cache key is made from both traces' contents, so a
+change to either renders it again.
+"""
+
+import hashlib
+import os
+from dataclasses import dataclass, replace
+
+from renderer.cache import clip_files, clip_key, file_digest
+from renderer.files import check_clip_names_free, clip_name, private_directory, publish, sweep_stale_work
+from renderer.formats import MP4
+from renderer.pipeline import (clip_file_names, interrupt_on_sigterm, name_beats_after, publish_video,
+                               render_scenes)
+from renderer.workers import RenderTask
+from tracer.errors import UserError
+
+SIDES = ("A", "B")
+
+
+@dataclass(frozen=True)
+class CompareTask(RenderTask):
+    """A RenderTask whose scene reads two traces: `trace_path` (A) and `other_trace_path` (B),
+    following `word` (None: the longest piece both prompts share)."""
+
+    other_trace_path: str = ""  # a *_path field: where, not what (the key has both traces' digests)
+    word: str | None = None
+
+    def bind_scene(self, load):
+        """The scene class bound to both traces (`load(path)` gives a Trace; the worker keeps them)."""
+        from scenes.base import SceneOptions
+
+        return self.scene.load().bind_pair(load(self.trace_path), load(self.other_trace_path),
+                                           SceneOptions(**self.options), word=self.word)
+
+
+# -- the two traces ------------------------------------------------------------------------------
+
+def two_of(values, flag):
+    """`values` (a repeated option) as exactly two, or UserError."""
+    if len(values) != 2:
+        raise UserError(f"give {flag} twice (A, then B), not {len(values)} time{'s' * (len(values) != 1)}")
+    return list(values)
+
+
+def saved_pair(given, model_flags=()):
+    """The two Traces of given["traces"] (files), or None to trace given["prompts"]: one kind, two of it."""
+    prompts, files = given["prompts"], given["traces"]
+    if prompts and files:
+        raise UserError("give two --prompt or two --trace, not both kinds")
+    if not prompts and not files:
+        raise UserError("give two prompts (--prompt A --prompt B) or two saved traces (--trace A --trace B)")
+    if not files:
+        two_of(prompts, "--prompt")
+        return None
+    two_of(files, "--trace")
+    if model_flags:
+        raise UserError(f"{', '.join(model_flags)} only apply with --prompt: "
+                        "a saved trace already holds the model's output")
+    from tracer.trace import Trace
+
+    return [Trace.load(path) for path in files]
+
+
+def trace_pair(prompts, model, generate, temperature, top_k, top_p, seed):
+    """Load the model once and trace both prompts; a prompt that is empty or longer than the
+    context is refused, named A or B."""
+    import sys
+
+    import click
+
+    from tracer.sampling import Sampling  # validates the settings before the model loads
+
+    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+    for side, prompt in zip(SIDES, prompts):
+        if not prompt.strip():
+            raise UserError(f"prompt {side} is empty: give some text with --prompt")
+    if sys.stderr.isatty():  # for a person waiting; a script reading stderr gets only errors
+        click.echo(f"Loading {model}...", err=True)
+    from tracer.models import load_model
+    from tracer.record import trace_prompt
+
+    loaded = load_model(model)
+    traces = []
+    for side, prompt in zip(SIDES, prompts):
+        try:
+            traces.append(trace_prompt(loaded, prompt, generate=generate, sampling=sampling))
+        except UserError as error:
+            raise UserError(f"prompt {side}: {error}") from None
+    return traces
+
+
+def prepare_pair(given, infos, suffix, clips=False, model_flags=()):
+    """What `compare` checks, cheapest first, then the two Traces: ((A, B), out, clips directory
+    or None). The pair is checked (one model, the word in both) before any render starts."""
+    from renderer.outputs import clips_directory, output_path
+    from renderer.preflight import check_can_render
+    from scenes.compare.pair import Pair
+
+    saved = saved_pair(given, model_flags)
+    prompts = [trace.prompt for trace in saved] if saved else list(given["prompts"])
+    out = output_path(given["out"], f"{prompts[0]} vs {prompts[1]}", suffix)
+    clips_dir = clips_directory(out) if clips else None
+    if saved:
+        for side, trace in zip(SIDES, saved):
+            trace.check_layer_head(given["layer"], given["head"])
+    check_can_render(infos, given["language"])
+    pair = saved or trace_pair(prompts, **{name: given[name] for name in
+                                           ("model", "generate", "temperature", "top_k", "top_p", "seed")})
+    pair[0].check_layer_head(given["layer"], given["head"])
+    Pair(*pair, word=given["word"], layer=given["layer"], head=given["head"])  # one model, the word in both
+    return pair, out, clips_dir
+
+
+# -- rendering ---------------------------------------------------------------------------------------
+
+def pair_digest(file_a, file_b):
+    """One digest of both traces' contents, in order (A, B): what a compare clip's key is made from."""
+    return hashlib.sha256(f"{file_digest(file_a)}:{file_digest(file_b)}".encode()).hexdigest()
+
+
+def compare_tasks(infos, files, options, quality, work, word, clip_format=MP4, beats=False):
+    return [CompareTask(index=position, scene=info, trace_path=os.path.abspath(files[0]), options=options,
+                        quality=quality, clip_format=clip_format, beats=beats,
+                        out=os.path.join(work, clip_name(position, info.name, clip_format.extension)),
+                        other_trace_path=os.path.abspath(files[1]), word=word)
+            for position, info in enumerate(infos, start=1)]
+
+
+def trace_files(pair, given_files, work):
+    """The two traces as files the workers read: the user's, or saved into `work`."""
+    if given_files:
+        return list(given_files)
+    files = [os.path.join(work, f"trace-{side.lower()}.safetensors") for side in SIDES]
+    for trace, path in zip(pair, files):
+        trace.save(path)
+    return files
+
+
+def render_pair_tasks(tasks, files, quality, jobs, cache):
+    """As pipeline.render_tasks, keyed on both traces: from `cache` where a clip's key is there,
+    the rest rendered in workers."""
+    keys = {}
+    if cache is not None:
+        digest = pair_digest(*files)
+        keys = {task.index: clip_key(task, digest) for task in tasks}
+    to_render = []
+    for task in tasks:
+        if cache is not None and cache.fetch(keys[task.index], clip_files(task)):
+            if task.beats:
+                name_beats_after(task.out)
+        else:
+            to_render.append(task)
+    render_scenes(to_render, len(tasks), jobs, quality, cache, keys)
+
+
+def render_compare_video(pair, given_files, infos, options, quality, jobs, out, clips_dir, word, captions=True,
+                         clip_format=MP4, beats=False, cache=None):
+    """Every compare scene rendered in workers and joined into `out`, with its clips (and beats,
+    captions) published beside it, as pipeline.render_video does for one trace."""
+    parent = os.path.dirname(os.path.abspath(out))
+    sweep_stale_work(parent)
+    with private_directory(parent) as work, interrupt_on_sigterm():
+        files = trace_files(pair, given_files, work)
+        tasks = compare_tasks(infos, files, options, quality, work, word, clip_format, beats)
+        check_clip_names_free(clips_dir, [name for task in tasks for name in clip_file_names(task.out, captions)])
+        render_pair_tasks(tasks, files, quality, jobs, cache)
+        return publish_video([task.out for task in tasks], work, out, clips_dir, captions, clip_format, beats)
+
+
+def render_compare_slides(pair, given_files, infos, options, quality, jobs, out, kind, word, cache=None):
+    """A deck of the compare scenes' beats (as slides.render_slides), titled with both prompts."""
+    from renderer.beats import beats_directory, load_beats, save_poster
+    from renderer.decks import build_deck
+    from scenes.strings import say
+
+    parent = os.path.dirname(os.path.abspath(out))
+    sweep_stale_work(parent)
+    with private_directory(parent) as work, interrupt_on_sigterm():
+        files = trace_files(pair, given_files, work)
+        tasks = compare_tasks(infos, files, options, quality, work, word, beats=True)
+        render_pair_tasks(tasks, files, quality, jobs, cache)
+        beats = [beat for task in tasks for beat in load_beats(beats_directory(task.out))]
+        posters = [save_poster(beat.file, os.path.splitext(beat.file)[0] + ".png") for beat in beats]
+        both = replace(pair[0], prompt=f"A: {pair[0].prompt}   B: {pair[1].prompt}")  # the title slide shows both
+        deck = build_deck(both, beats, posters, options["language"], options["theme"], quality)
+        deck = replace(deck, title=say(options["language"], "compare.tokens_heading"))
+        written = os.path.join(work, "deck." + kind)
+        if kind == "pptx":
+            from renderer.decks.pptx import write_pptx
+
+            write_pptx(deck, written)
+        else:
+            from renderer.decks.html import write_html
+
+            write_html(deck, written, options["theme"])
+        publish(written, out)
+    return deck
+
+
+# -- the commands' work --------------------------------------------------------------------------------
+
+def compare_scenes(given):
+    """The compare catalog's entries of --scenes, or all of them, in storyboard order."""
+    from scenes.compare.catalog import COMPARE_CATALOG
+
+    return given.get("scene_list") or list(COMPARE_CATALOG)
+
+
+def make_compare_video(given, model_flags=()):
+    """`render.py compare`: returns (video path, clip paths, caption files, ClipFormat)."""
+    from renderer.commands import format_of, user_clip_cache
+    from renderer.formats import ClipFormat
+    from renderer.presets import quality_preset
+
+    infos = compare_scenes(given)
+    clip_cache = user_clip_cache(given["cache"])
+    chosen = ClipFormat(given["clip_format"] or format_of(given["out"]), given["transparent"])
+    pair, out, clips_dir = prepare_pair(given, infos, chosen.extension, clips=True, model_flags=model_flags)
+    clips, subtitles = render_compare_video(pair, given["traces"], infos, compare_options(given),
+                                            quality_preset(given["quality"], given["fps"]), given["jobs"], out,
+                                            clips_dir, given["word"], given["captions"], clip_format=chosen,
+                                            beats=given["beats"], cache=clip_cache)
+    return out, clips, subtitles, chosen
+
+
+def make_compare_slides(given, model_flags=()):
+    """`render.py compare-slides`: returns (deck path, Deck, the scenes' entries)."""
+    from renderer.commands import user_clip_cache
+    from renderer.presets import quality_preset
+
+    kind = given["kind"]
+    if kind is None:
+        raise UserError("give --to pptx (PowerPoint, Keynote, Impress) or --to html (reveal.js)")
+    if kind == "html":
+        from renderer.decks.html import reveal_dist
+
+        reveal_dist()
+    clip_cache = user_clip_cache(given["cache"])
+    infos = compare_scenes(given)
+    pair, out, _ = prepare_pair(given, infos, "." + kind, model_flags=model_flags)
+    deck = render_compare_slides(pair, given["traces"], infos, compare_options(given),
+                                 quality_preset(given["quality"], given["fps"]), given["jobs"], out, kind,
+                                 given["word"], clip_cache)
+    return out, deck, infos
+
+
+def compare_options(given):
+    """SceneOptions' keyword arguments for the compare scenes (no corner map: it follows one prompt)."""
+    from renderer.commands import scene_options
+
+    return dict(scene_options({**given, "corner_map": False}))
