@@ -30,8 +30,9 @@ def renders(item):
 # first when this checkout has no timings of its own yet (see `longest_first` below).
 SLOW_MODULES = (
     "test_nano_sort_model", "test_hub", "test_notebook", "test_batch", "test_hostile_batch", "test_slides",
-    "test_clients", "test_hostile_files", "test_video", "test_compare_scenes", "test_compare_cli", "test_readme_batch", "test_clip_cache", "test_formats",
-    "test_captions", "test_rendering", "test_languages", "test_tracer", "test_cli",
+    "test_clients", "test_hostile_files", "test_video", "test_compare_scenes", "test_compare_cli",
+    "test_readme_batch", "test_clip_cache", "test_formats", "test_captions", "test_rendering", "test_languages",
+    "test_tracer", "test_cli",
 )
 # Modules whose module-wide fixture is costly (a whole deck rendered twice, a video in each
 # format, a Dask cluster, Jupyter kernels running the tutorials, a hub download, Chromium):
