@@ -257,18 +257,19 @@ def trace_texts(trace):
     return {text for text in texts if DIGITS.search(text)}
 
 
-def digits_explained(line, start, end, sources):
+def digits_explained(line, start, end, sources, wrapped):
     """True when the digits line[start:end] are part of one of `sources` (a string-table text
-    or a text of the Trace): that source is in the line around them, or the line (wrapped from
-    a longer text, or cut with "…") is a part of that source."""
+    or a text of the Trace): that source is in the line around them, or the line is a part of
+    it, when the text was wrapped into lines from a longer one or cut with "…"."""
     cut = line.strip().removesuffix(ELLIPSIS).rstrip()
+    fragment = wrapped or line.rstrip().endswith(ELLIPSIS)
     for source in sources:
         at = line.find(source)
         while at != -1:
             if at <= start and end <= at + len(source):
                 return True
             at = line.find(source, at + 1)
-        if cut and cut in source:
+        if fragment and cut and cut in source:
             return True
     return False
 
@@ -276,11 +277,9 @@ def digits_explained(line, start, end, sources):
 def typed_numbers(text, sources):
     """The runs of digits in a text (not a value_text) that come from neither the string table
     nor the Trace's own text."""
-    found = []
-    for line in label(text).split("\n"):
-        found += [match.group() for match in DIGITS.finditer(line)
-                  if not digits_explained(line, match.start(), match.end(), sources)]
-    return found
+    lines = label(text).split("\n")
+    return [match.group() for line in lines for match in DIGITS.finditer(line)
+            if not digits_explained(line, match.start(), match.end(), sources, wrapped=len(lines) > 1)]
 
 
 # -- where every mobject sits: inside the frame, clear of the caption line ---------------------------
@@ -412,8 +411,9 @@ def render_problems(report):
 
 
 def legibility_problems(report):
-    """At the end of every section: every text inside the frame, no two overlapping, nothing
-    undrawable or too small."""
+    """At the end of every section: every text, shape and image inside the frame and off the
+    caption line (but the caption), no two texts overlapping, nothing undrawable or too small,
+    nothing over the corner map."""
     return [f"section {s.name!r}: {p}" for s in report.sections for p in s.problems]
 
 
