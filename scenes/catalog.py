@@ -27,7 +27,8 @@ CHOICE_READS = {False: ("blocks.{each}.attn.hook_pattern",), True: ("blocks.{lay
 
 
 def blocks(layer, *keys):
-    """Per-layer tensor names of one layer pattern: blocks("{layer}", "attn.hook_q") -> ("blocks.{layer}.attn.hook_q",)."""
+    """Names of per-layer tensors at one layer (a number or a placeholder):
+    blocks("{layer}", "attn.hook_q") -> ("blocks.{layer}.attn.hook_q",)."""
     return tuple(f"blocks.{layer}.{key}" for key in keys)
 
 
@@ -97,7 +98,8 @@ def read_problem(pattern, follows):
 
 CATALOG = [
     SceneInfo("title", "scenes.title", "TitleScene", "The prompt, the model and its size.", seconds=1.6),
-    SceneInfo("map", "scenes.map", "MapScene", "The whole forward pass at this model's sizes, and the path the video takes."),
+    SceneInfo("map", "scenes.map", "MapScene",
+              "The whole forward pass at this model's sizes, and the path the video takes."),
     SceneInfo("tokens", "scenes.tokens", "TokensScene", "The text splits into BPE pieces; each gets its vocabulary ID.",
               lights=("tokens",), heading="tokens.heading", seconds=0.9),
     SceneInfo("embeddings", "scenes.embeddings", "EmbeddingsScene",

@@ -250,7 +250,8 @@ def trace_texts(trace):
     the model's name, each as the kit writes it (spaces shown or not, emoji as code points)."""
     pieces = [trace.token_text(i) for i in range(len(trace.token_ids))]
     pieces += [readable_piece(raw) for raw in trace.piece_bytes.values()]
-    pieces += [readable_piece(entry["bytes"]) for step in trace.steps for entry in (*step["candidates"], step["chosen"])]
+    pieces += [readable_piece(entry["bytes"]) for step in trace.steps
+               for entry in (*step["candidates"], step["chosen"])]
     texts = {shown_model_name(trace.model)}
     for text in [trace.prompt, *pieces]:
         texts |= {text, display_text(text), display_text(text, visible_spaces=True)}

@@ -88,7 +88,7 @@ def test_a_read_the_catalog_line_lacks_names_the_line_to_fix():
 
 
 def test_a_misspelled_read_fails_at_import_naming_the_line():
-    misspelled = "blocks.{layer}.attn.hook_q" + "q"  # built, so test_tensor_table's scan of the code passes it
+    misspelled = "blocks.{layer}.attn.hook_q" + "q"  # built: test_tensor_table's scan of the code passes it
     with pytest.raises(ValueError, match=r"scenes/catalog.py, the line of scene 'x': reads "
                                          r"'blocks.\{layer\}.attn.hook_qq', a name that tracer/tensors.py's table lacks"):
         catalog.SceneInfo("x", "scenes.x", "X", "x", follows="head", reads=(misspelled,))
