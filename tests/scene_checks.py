@@ -11,6 +11,7 @@ catalog is rendered and checked without a line of test code of its own.
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from string import Formatter
 
 import numpy as np
 import pytest
@@ -258,6 +259,15 @@ def trace_texts(trace):
     return {text for text in texts if DIGITS.search(text)}
 
 
+def template_parts(text):
+    """The words between the {placeholders} of a text the string table gave with its fields
+    still to fill (the map's size lines: kit.diagram.size_line writes each part on its own)."""
+    try:
+        return [literal for literal, _, _, _ in Formatter().parse(text) if literal]
+    except ValueError:  # braces that are no placeholders
+        return []
+
+
 def digits_explained(line, start, end, sources, wrapped):
     """True when the digits line[start:end] are part of one of `sources` (a string-table text
     or a text of the Trace): that source is in the line around them, or the line is a part of
@@ -447,7 +457,7 @@ def check_scene(info, trace, directory, options=SceneOptions()):
 
     def on_said(text):
         if DIGITS.search(text):
-            sources.add(text)
+            sources.update([text, *template_parts(text)])
 
     def on_section_end(scene, name):
         texts = visible_texts(scene)
