@@ -48,3 +48,17 @@ def test_digits_in_a_text_come_from_the_table_or_the_trace(shown, sources, typed
     from scene_checks import typed_numbers
 
     assert typed_numbers(SimpleNamespace(original_text=shown), sources) == typed
+
+
+def test_a_templates_own_digits_are_the_tables_between_its_placeholders():
+    """The map writes a line's words and sizes apart (kit.diagram.size_line): the words between
+    the placeholders of a said text are the table's, and their digits too."""
+    from types import SimpleNamespace
+
+    from scene_checks import template_parts, typed_numbers
+
+    said = "残差ストリーム：1トークンあたり{d}個の数"
+    assert template_parts(said) == ["残差ストリーム：1トークンあたり", "個の数"]
+    piece = SimpleNamespace(original_text="残差ストリーム：1トークンあたり")
+    assert typed_numbers(piece, {said}) == ["1"] and typed_numbers(piece, {said, *template_parts(said)}) == []
+    assert template_parts("a { b") == []
