@@ -428,9 +428,17 @@ def legibility_problems(report):
     return [f"section {s.name!r}: {p}" for s in report.sections for p in s.problems]
 
 
+TABLE_FILES = {"en": "scenes/strings.py", "ja": "scenes/strings_ja.py"}  # where each language's table is
+
+
 def key_problems(report):
     """Every string key the scene asked for is in every language's table."""
-    return [f"uses the string key {key!r}, which a string table lacks" for key in sorted(report.missing_keys)]
+    def lacking(key):
+        return ", ".join(TABLE_FILES.get(language, f"the {language!r} table in scenes/strings.py")
+                         for language, table in STRINGS.items() if key not in table)
+
+    return [f"uses the string key {key!r}, which a string table lacks: add it to {lacking(key)}"
+            for key in sorted(report.missing_keys)]
 
 
 def untagged_problems(report):

@@ -110,7 +110,8 @@ def test_a_scene_added_in_three_files_passes_every_catalog_wide_check(positions_
 
 
 @pytest.mark.parametrize("info, wanted", [
-    (MISSING_KEY, "uses the string key 'example.not_in_any_table', which a string table lacks"),
+    (MISSING_KEY, "uses the string key 'example.not_in_any_table', which a string table lacks: add it to "
+                  "scenes/strings.py, scenes/strings_ja.py"),
     (UNTAGGED_NUMBER, "a number that says nothing of where it comes from: '4.20'"),
     (WRONG_NUMBER, "shows 1234.50, the Trace says"),
     (TEXT_NUMBER, "'the largest value is 3.14 here' has the digits '3.14' typed into it: tag the number "
