@@ -5,18 +5,11 @@ waits for them while the other workers sit idle. Handed out longest first (the c
 "longest processing time" rule) the last scenes to start are the short ones, so the
 workers finish close together. How long a scene takes is an estimate: what it took the
 last time this quality was rendered (kept in the clip cache's timings.json), else the
-table below. The video keeps the storyboard order: only the rendering order changes.
+time measured for it on its catalog line (scenes/catalog.py `seconds`), else a guess. The
+video keeps the storyboard order: only the rendering order changes.
 """
 
-# Seconds per scene at the low preset on nano-sort ("CBABBC", 6 greedy steps), one worker,
-# measured on a 2-core machine (benchmarks/render_video.py's video). Only the ratios
-# matter: every scene of a render is at the same quality.
-MEASURED_SECONDS = {
-    "title": 1.6, "tokens": 0.9, "embeddings": 2.6, "layernorm": 2.2, "qkv": 3.0, "dot-products": 4.8,
-    "causal-mask": 1.7, "softmax": 2.4, "weighted-values": 2.9, "all-heads": 3.4, "mlp": 5.1,
-    "layers": 2.4, "prediction": 3.6, "sampling": 2.0, "loop": 2.8,
-}
-UNKNOWN_SECONDS = 2.6  # a scene the table lacks: about the median
+UNKNOWN_SECONDS = 2.6  # a scene not yet measured (its catalog line says seconds=None): about the median
 
 
 def timing_key(task):
@@ -28,11 +21,12 @@ def timing_key(task):
 
 def estimated_seconds(task, history):
     """How long `task` should take: its last time at this quality (`history`: timing_key ->
-    seconds), else the measured table."""
+    seconds), else its catalog line's measured time, else UNKNOWN_SECONDS."""
     remembered = history.get(timing_key(task))
     if remembered is not None and remembered > 0:
         return float(remembered)
-    return MEASURED_SECONDS.get(task.scene.name, UNKNOWN_SECONDS)
+    measured = task.scene.seconds
+    return UNKNOWN_SECONDS if measured is None else measured
 
 
 def longest_first(tasks, history=None):

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from manim import LEFT, UL, UP, Group, Scene, Wait, config
 
-from scenes.catalog import CATALOG
+from scenes.catalog import entry_of
 from scenes.kit.colour import blend, colour_limit, diverging_rgb, scale_legend
 from scenes.kit.diagram import CornerMap, config_sizes
-from scenes.kit.diagram import place as map_place
 from scenes.kit.grid import TokenGrid
 from scenes.kit.motion import CheapShowing, Fade
 from scenes.kit.numbers import MINUS_INFINITY, fmt_value
@@ -57,6 +56,7 @@ class TraceScene(CheapShowing, Scene):
 
     trace = None
     options = SceneOptions()
+    info = None  # its catalog entry (scenes/catalog.py), when it is not in CATALOG itself (a test's scene)
 
     # Layout shared by every scene (Manim units; the frame is 14.2 x 8).
     margin = 0.45
@@ -85,13 +85,11 @@ class TraceScene(CheapShowing, Scene):
 
     def add_corner_map(self):
         """The small map of the forward pass, this scene's part lit, in the top right margin
-        (scenes/kit/diagram.py; None for a scene the map does not follow: title, map)."""
-        name = next((info.name for cls in type(self).__mro__ for info in CATALOG  # bound and test subclasses too
-                     if (info.module, info.class_name) == (cls.__module__, cls.__name__)), None)
-        lit = None if name is None else map_place(name)
-        if lit is None:
+        (scenes/kit/diagram.py; None for a scene its catalog line puts on no part: title, map)."""
+        info = self.info or entry_of(type(self))
+        if info is None or not info.lights:
             return None
-        corner = CornerMap(self.theme, config_sizes(self.trace), lit).place(self)
+        corner = CornerMap(self.theme, config_sizes(self.trace), info.lights).place(self)
         self.add(corner)  # first in the scene, never animated: drawn once into the background
         return corner
 

@@ -172,7 +172,12 @@ class EmbeddingsScene(TraceScene):
         indices = window(n, self.max_heatmap_rows)
         resid = self.trace.block(0, "hook_resid_pre")  # (T, d)
         rows = np.stack([resid[i] if i is not None else np.full(self.d_model, np.nan) for i in indices])
-        top, bottom = self.top - 0.9, self.caption_top() + 0.6
+        limit = colour_limit(resid[:n])
+        legend = Group(*scale_legend(self.theme, limit, self.say("scale_legend", limit=fmt_value(limit)),
+                                     size=self.label_size - 4))
+        dims = self.words("embeddings.dims", size=self.label_size - 2, color=self.theme.muted, d_model=self.d_model)
+        under = 0.15 + max(legend.height, dims.height) + 0.05  # the room under the image, clear of the caption line
+        top, bottom = self.top - 0.9, self.caption_top() + under
         row_height = min(self.max_heatmap_row_height, (top - bottom) / len(indices))
         top = (top + bottom) / 2 + row_height * len(indices) / 2  # centred in the room
         labels = VGroup(*[label_within(self.theme, self.piece(i) if i is not None else MIDLINE_ELLIPSIS, 2.4,
@@ -181,7 +186,6 @@ class EmbeddingsScene(TraceScene):
             fit_within(label, height=row_height * 0.95)
         image_left = self.left_edge() + 2.7
         width = self.right_edge() - image_left
-        limit = colour_limit(resid[:n])
         image = heatmap(self.theme, rows, limit, width, row_height * len(indices))
         image.move_to([image_left + width / 2, top - image.height / 2, 0])
         for i, label in enumerate(labels):
@@ -189,10 +193,7 @@ class EmbeddingsScene(TraceScene):
         focus_row = indices.index(self.position)
         outline = Rectangle(width=width, height=row_height, stroke_color=self.theme.accent, stroke_width=2.5)
         outline.move_to([image.get_x(), top - (focus_row + 0.5) * row_height, 0])
-        dims = self.words("embeddings.dims", size=self.label_size - 2, color=self.theme.muted, d_model=self.d_model)
         dims.next_to(image, DOWN, buff=0.15).align_to(image, LEFT)
-        legend = Group(*scale_legend(self.theme, limit, self.say("scale_legend", limit=fmt_value(limit)),
-                                     size=self.label_size - 4))
         legend.next_to(image, DOWN, buff=0.15).align_to(image, RIGHT)
         note = self.window_note(sum(i is not None for i in indices), n)
         return Group(image, labels, outline, dims, legend, *note)

@@ -11,9 +11,15 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, Line, RoundedRectangle, VGroup
 
 from scenes.base import TraceScene
 from scenes.catalog import CATALOG
-from scenes.kit.diagram import PLACES, CornerMap, config_sizes, junction, part_box, size_line
+from scenes.kit.diagram import CornerMap, config_sizes, junction, part_box, size_line
 from scenes.kit.numbers import mono
 from scenes.kit.text import fit_within
+
+
+def path_scenes():
+    """The catalog entries the map's path shows: the scenes after the map that sit on it."""
+    after = [info.name for info in CATALOG].index("map") + 1
+    return [info for info in CATALOG[after:] if info.lights]
 
 
 class MapScene(TraceScene):
@@ -149,12 +155,11 @@ class MapScene(TraceScene):
     def path(self):
         """The scenes after this one, in order, each named as its heading and with the small
         map it will carry, its part lit: two columns."""
-        following = [info.name for info in CATALOG[CATALOG.index(next(i for i in CATALOG if i.name == "map")) + 1:]]
         entries = []
-        for number, name in enumerate(following, start=1):
-            lit, heading = PLACES[name]
-            strip = CornerMap(self.theme, self.sizes, lit, count=False).scale(0.75)
-            label = self.words("map.step", size=self.title_size - 2, strut=True, number=number, name=self.say(heading))
+        for number, info in enumerate(path_scenes(), start=1):
+            strip = CornerMap(self.theme, self.sizes, info.lights, count=False).scale(0.75)
+            label = self.words("map.step", size=self.title_size - 2, strut=True, number=number,
+                               name=self.say(info.heading))
             entries.append(VGroup(strip, label).arrange(RIGHT, buff=0.3))
         rows = (len(entries) + 1) // 2
         columns = [VGroup(*entries[:rows]), VGroup(*entries[rows:])]

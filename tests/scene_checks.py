@@ -8,18 +8,21 @@ length. The tests for every catalog scene read these reports, so a new scene in 
 catalog is rendered and checked without a line of test code of its own.
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
+from string import Formatter
 
 import numpy as np
 import pytest
-from manim import DL, UR, DecimalNumber, ImageMobject, Text, config, tempconfig
+from manim import DL, UR, DecimalNumber, ImageMobject, Text, VMobject, config, tempconfig
 
-from scenes.base import SceneOptions
+from scenes.base import SceneOptions, shown_model_name
 from scenes.kit.numbers import MINUS
-from scenes.kit.text import installed_code_points
+from scenes.kit.text import ELLIPSIS, display_text, installed_code_points
 from scenes.strings import STRINGS
 from scenes.theme import get_theme
+from tracer.trace import readable_piece
 
 
 # -- what every scene is checked on ----------------------------------------------------------------
@@ -62,7 +65,7 @@ def scene_cases(catalog, languages=LANGUAGE_TRACES):
             for info in catalog for language, names in languages.items() for name in names]
 
 
-def render(scene_class, directory, size=(427, 240), on_section_end=None, on_say=None):
+def render(scene_class, directory, size=(427, 240), on_section_end=None, on_say=None, on_said=None):
     """Render `scene_class` (a bound TraceScene) into `directory`, last frame only.
 
     The frame is small but not tiny: Pango lays text out on a canvas as wide as the
@@ -71,7 +74,8 @@ def render(scene_class, directory, size=(427, 240), on_section_end=None, on_say=
     on_section_end(scene, section_name) runs when every section ends (before the next
     one starts, and at the end of the scene), with the scene's mobjects as the viewer
     sees them at that moment. on_say(key) runs for every string key the scene asks for;
-    it may return a text to use instead (for a key the table lacks). Returns the scene.
+    it may return a text to use instead (for a key the table lacks); on_said(text) then
+    runs with the text the scene got. Returns the scene.
     """
 
     class Probe(scene_class):
@@ -90,7 +94,10 @@ def render(scene_class, directory, size=(427, 240), on_section_end=None, on_say=
 
         def say(self, key, **values):
             stand_in = on_say(key) if on_say is not None else None
-            return stand_in if stand_in is not None else super().say(key, **values)
+            text = stand_in if stand_in is not None else super().say(key, **values)
+            if on_said is not None:
+                on_said(text)
+            return text
 
     Probe.__name__ = scene_class.__name__
     width, height = size
@@ -228,6 +235,136 @@ def covering_the_corner_map(scene, texts):
     return bad
 
 
+# -- digits in text: a tagged number, or the string table's --------------------------------------------
+#
+# A number on screen is a value_text that says what it shows (its meaning: tests/meanings.py
+# checks it), or it comes into a sentence through a placeholder of a string-table text
+# ("layer {layer}": a template's own digits are the table's too). What else may hold digits
+# is the Trace's own text: the prompt, its pieces, the model's name. Anything else with
+# digits in it was typed into the scene.
+
+DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def trace_texts(trace):
+    """The texts of the Trace a scene may show as they are: the prompt, every piece it names,
+    the model's name, each as the kit writes it (spaces shown or not, emoji as code points)."""
+    pieces = [trace.token_text(i) for i in range(len(trace.token_ids))]
+    pieces += [readable_piece(raw) for raw in trace.piece_bytes.values()]
+    pieces += [readable_piece(entry["bytes"]) for step in trace.steps
+               for entry in (*step["candidates"], step["chosen"])]
+    texts = {shown_model_name(trace.model)}
+    for text in [trace.prompt, *pieces]:
+        texts |= {text, display_text(text), display_text(text, visible_spaces=True)}
+    return {text for text in texts if DIGITS.search(text)}
+
+
+def template_parts(text):
+    """The words between the {placeholders} of a text the string table gave with its fields
+    still to fill (the map's size lines: kit.diagram.size_line writes each part on its own)."""
+    try:
+        return [literal for literal, _, _, _ in Formatter().parse(text) if literal]
+    except ValueError:  # braces that are no placeholders
+        return []
+
+
+def digits_explained(line, start, end, sources, wrapped):
+    """True when the digits line[start:end] are part of one of `sources` (a string-table text
+    or a text of the Trace): that source is in the line around them, or the line is a part of
+    it, when the text was wrapped into lines from a longer one or cut with "…"."""
+    cut = line.strip().removesuffix(ELLIPSIS).rstrip()
+    fragment = wrapped or line.rstrip().endswith(ELLIPSIS)
+    for source in sources:
+        at = line.find(source)
+        while at != -1:
+            if at <= start and end <= at + len(source):
+                return True
+            at = line.find(source, at + 1)
+        if fragment and cut and cut in source:
+            return True
+    return False
+
+
+def typed_numbers(text, sources):
+    """The runs of digits in a text (not a value_text) that come from neither the string table
+    nor the Trace's own text."""
+    lines = label(text).split("\n")
+    return [match.group() for line in lines for match in DIGITS.finditer(line)
+            if not digits_explained(line, match.start(), match.end(), sources, wrapped=len(lines) > 1)]
+
+
+# -- where every mobject sits: inside the frame, clear of the caption line ---------------------------
+
+def is_text(mob):
+    return isinstance(mob, (Text, DecimalNumber))
+
+
+def visible_shapes(scene):
+    """Every drawn piece of the picture that is not a text: shapes with points (rectangles,
+    lines, arrows, a text's background panel) and images (heat strips, tiles), once each,
+    skipping fully transparent ones. Texts are checked as texts (their glyph boxes)."""
+    found, seen = [], set()
+
+    def visit(mob):
+        if id(mob) in seen or is_text(mob):
+            return
+        seen.add(id(mob))
+        if isinstance(mob, ImageMobject):
+            if mob.pixel_array[:, :, 3].max() > 2:
+                found.append(mob)
+        elif isinstance(mob, VMobject) and len(mob.points) and (
+                mob.get_fill_opacity() > 0.01 or mob.get_stroke_opacity() > 0.01 and mob.get_stroke_width() > 0):
+            found.append(mob)
+        for sub in mob.submobjects:
+            visit(sub)
+
+    for top in scene.mobjects:
+        visit(top)
+    return found
+
+
+def extent(mob):
+    """(left, bottom, right, top) of a text's glyphs, an image's picture or a shape's points."""
+    if is_text(mob):
+        return box(mob)
+    if isinstance(mob, ImageMobject):
+        (left, bottom, _), (right, top, _) = mob.get_corner(DL), mob.get_corner(UR)
+        return left, bottom, right, top
+    points = mob.points
+    return points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()
+
+
+def shape_label(mob):
+    return repr(label(mob)) if is_text(mob) else type(mob).__name__
+
+
+def misplaced(scene, texts, tolerance=1e-3):
+    """Shapes and images past the frame's edges, and anything drawn (text or not) on the caption
+    line: from the frame's bottom margin up to scene.caption_top(), the room place_below and
+    fill_region keep free, while a caption is on screen."""
+    half_w, half_h = config.frame_width / 2 + tolerance, config.frame_height / 2 + tolerance
+    shapes = visible_shapes(scene)
+    bad = []
+    for mob in shapes:
+        left, bottom, right, top = extent(mob)
+        if left < -half_w or right > half_w or bottom < -half_h or top > half_h:
+            bad.append(f"outside the frame: {shape_label(mob)} at x {left:.2f}..{right:.2f}, "
+                       f"y {bottom:.2f}..{top:.2f}")
+    caption = getattr(scene, "caption", None)
+    if caption is None or caption not in scene.mobjects:
+        return bad
+    own = {id(mob) for mob in caption.get_family()}
+    line_top = scene.caption_top()
+    for mob in [*texts, *shapes]:
+        if id(mob) in own:
+            continue
+        left, bottom, right, top = extent(mob)
+        if bottom < line_top - 0.01 and top > -half_h:
+            bad.append(f"on the caption line: {shape_label(mob)} at y {bottom:.2f}..{top:.2f} "
+                       f"(content stays above y {line_top:.2f}, scene.caption_top())")
+    return bad
+
+
 # -- one scene, rendered once, everything recorded ------------------------------------------------
 
 @dataclass(frozen=True)
@@ -245,6 +382,7 @@ class Section:
     words: list = field(default_factory=list)  # every visible text, as it reads
     numbers: list = field(default_factory=list)  # Numbers that carry their meaning
     untagged: list = field(default_factory=list)  # numbers in the number font that do not say what they show
+    typed: list = field(default_factory=list)  # (text, digits): digits in a text from no tagged number or table
     problems: list = field(default_factory=list)  # legibility problems
 
 
@@ -284,32 +422,50 @@ def render_problems(report):
 
 
 def legibility_problems(report):
-    """At the end of every section: every text inside the frame, no two overlapping, nothing
-    undrawable or too small."""
+    """At the end of every section: every text, shape and image inside the frame and off the
+    caption line (but the caption), no two texts overlapping, nothing undrawable or too small,
+    nothing over the corner map."""
     return [f"section {s.name!r}: {p}" for s in report.sections for p in s.problems]
+
+
+TABLE_FILES = {"en": "scenes/strings.py", "ja": "scenes/strings_ja.py"}  # where each language's table is
 
 
 def key_problems(report):
     """Every string key the scene asked for is in every language's table."""
-    return [f"uses the string key {key!r}, which a string table lacks" for key in sorted(report.missing_keys)]
+    def lacking(key):
+        return ", ".join(TABLE_FILES.get(language, f"the {language!r} table in scenes/strings.py")
+                         for language, table in STRINGS.items() if key not in table)
+
+    return [f"uses the string key {key!r}, which a string table lacks: add it to {lacking(key)}"
+            for key in sorted(report.missing_keys)]
 
 
 def untagged_problems(report):
-    """Every number on screen says what it shows (tests/meanings.py then checks its value)."""
+    """Every number on screen says what it shows (tests/meanings.py then checks its value),
+    digits in a sentence included: those come through a string table's placeholder."""
     return [f"section {s.name!r}: a number that says nothing of where it comes from: {t!r}"
-            for s in report.sections for t in s.untagged]
+            for s in report.sections for t in s.untagged] + \
+        [f"section {s.name!r}: {text!r} has the digits {digits!r} typed into it: tag the number "
+         f"(kit.numbers.value_text with its meaning) or put it in a string table placeholder (scenes/strings.py)"
+         for s in report.sections for text, digits in s.typed]
 
 
 def check_scene(info, trace, directory, options=SceneOptions()):
     """Render catalog entry `info` on `trace` and record what every section ends with."""
     number_font = get_theme(options.theme).number_font
     sections, keys, missing = [], set(), set()
+    sources = set(trace_texts(trace))  # and every text the string table gave the scene, as it asks
 
     def on_say(key):
         keys.add(key)
         if any(key not in table for table in STRINGS.values()):
             missing.add(key)
         return None if key in STRINGS["en"] else f"<{key}>"  # keep rendering, to report every problem
+
+    def on_said(text):
+        if DIGITS.search(text):
+            sources.update([text, *template_parts(text)])
 
     def on_section_end(scene, name):
         texts = visible_texts(scene)
@@ -319,11 +475,15 @@ def check_scene(info, trace, directory, options=SceneOptions()):
                 section.numbers.append(Number(label(text), text.value, text.meaning))
             elif getattr(text, "font", None) == number_font and parse(label(text)) is not None:
                 section.untagged.append(label(text))
+            else:
+                section.typed += [(label(text), digits) for digits in typed_numbers(text, sources)]
         section.problems = [problem for check in LEGIBILITY_CHECKS for problem in check(texts)]
-        section.problems += covering_the_corner_map(scene, texts)
+        section.problems += covering_the_corner_map(scene, texts) + misplaced(scene, texts)
         sections.append(section)
 
-    scene = render(info.load().bind(trace, options), directory, on_section_end=on_section_end, on_say=on_say)
+    scene_class = info.load().bind(trace, options)
+    scene_class.info = info  # its corner map, when the scene is a test's and not in CATALOG
+    scene = render(scene_class, directory, on_section_end=on_section_end, on_say=on_say, on_said=on_said)
     pixels = scene.renderer.get_frame()
     colours = np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0).shape[0]
     return SceneReport(info.name, sections, keys, missing, scene.renderer.time, colours)

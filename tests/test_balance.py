@@ -1,5 +1,5 @@
 """Scenes are handed to the workers longest first (renderer/balance.py), by the time they took
-last time or else the measured table; the video keeps the storyboard order."""
+last time, else the time on its catalog line, else a guess; the video keeps the storyboard order."""
 
 import json
 import os
@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scenes import catalog
-from renderer.balance import MEASURED_SECONDS, UNKNOWN_SECONDS, estimated_seconds, longest_first, timing_key
+from renderer.balance import UNKNOWN_SECONDS, estimated_seconds, longest_first, timing_key
 from renderer.cache import ClipCache
 from renderer.presets import quality_preset
 from renderer.workers import RenderTask
@@ -30,8 +32,13 @@ def names(tasks):
     return [task.scene.name for task in tasks]
 
 
-def test_every_scene_of_the_catalog_has_a_measured_time():
-    assert set(MEASURED_SECONDS) == set(catalog.names())
+def test_the_catalog_line_gives_the_estimate_and_an_unmeasured_scene_gets_the_guess():
+    tasks = tasks_of(catalog.names())
+    for task in tasks:
+        wanted = UNKNOWN_SECONDS if task.scene.seconds is None else task.scene.seconds
+        assert estimated_seconds(task, {}) == wanted
+    with pytest.raises(ValueError, match="scenes/catalog.py, the line of scene 'slow'"):
+        SceneInfo("slow", "scenes.nowhere", "Nothing", "new", seconds=0)
 
 
 def test_the_longest_scene_goes_first_by_the_table():

@@ -32,45 +32,17 @@ def saved(recorded, tmp_path_factory):
     return str(path)
 
 
-# -- what each scene reads -----------------------------------------------------------------------
-#
-# From what each scene shows (scenes/*.py). L is the layer a layer or head scene follows; besides
-# the tensors below, those scenes read the attention patterns the head-choice rule weighs
-# (scenes.views.choose_head): every layer's, or only layer L's when --layer and --head are given.
+# -- what each scene reads: its catalog line's `reads` (scenes/catalog.py) -----------------------
 
-def block(layer, *keys):
-    return {f"blocks.{layer}.{key}" for key in keys}
-
-
-def every_layer(n_layers, *keys):
-    return set().union(*(block(layer, *keys) for layer in range(n_layers)))
-
-
-READS = {
-    "title": lambda L, n: set(),
-    "tokens": lambda L, n: set(),
-    "embeddings": lambda L, n: {"hook_embed", "hook_pos_embed"} | block(0, "hook_resid_pre"),
-    "layernorm": lambda L, n: block(L, "hook_resid_pre", "ln1.hook_normalized"),
-    "qkv": lambda L, n: block(L, "ln1.hook_normalized", "attn.hook_q", "attn.hook_k", "attn.hook_v"),
-    "dot-products": lambda L, n: block(L, "attn.hook_q", "attn.hook_k", "attn.hook_attn_scores"),
-    "causal-mask": lambda L, n: block(L, "attn.hook_q", "attn.hook_k", "attn.hook_attn_scores"),
-    "softmax": lambda L, n: block(L, "attn.hook_attn_scores", "attn.hook_pattern"),
-    "weighted-values": lambda L, n: block(L, "attn.hook_v", "attn.hook_pattern", "attn.hook_z"),
-    "all-heads": lambda L, n: block(L, "attn.hook_pattern", "attn.hook_z", "hook_attn_out", "hook_resid_pre",
-                                    "hook_resid_mid"),
-    "mlp": lambda L, n: block(L, "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out",
-                              "hook_resid_mid", "hook_resid_post"),
-    "layers": lambda L, n: (every_layer(n, "hook_attn_out", "hook_mlp_out", "hook_resid_post")
-                            | block(0, "hook_resid_pre") | {"logit_lens.token_ids", "logit_lens.probs"}),
-    "prediction": lambda L, n: ({"logits", "ln_final.hook_normalized", "unembed.token_ids", "unembed.columns"}
-                                | block(n - 1, "hook_resid_post")),
-    "sampling": lambda L, n: {"logits"},
-    "loop": lambda L, n: {"logits"},
-}
-
-
-def test_every_scene_has_its_reads_listed():
-    assert list(READS) == catalog.names()
+def reads_problem(info, read, expected):
+    """What to fix when a scene read other tensors than its catalog line says, or None."""
+    if read == expected:
+        return None
+    where = f"scene {info.name!r} ({info.module.replace('.', '/')}.py)"
+    line = "the `reads` of its line in scenes/catalog.py"
+    if read - expected:
+        return f"{where} read {sorted(read - expected)}, which {line} lacks"
+    return f"{where} no longer reads {sorted(expected - read)}: take them out of {line}"
 
 
 def rendered_reads(saved, info, tmp_path, options=SceneOptions()):
@@ -81,15 +53,19 @@ def rendered_reads(saved, info, tmp_path, options=SceneOptions()):
     return trace.tensors_read, scene
 
 
-@pytest.mark.parametrize("info", catalog.CATALOG, ids=catalog.names())
-def test_a_scene_reads_only_what_it_shows(saved, tmp_path, info):
-    read, scene = rendered_reads(saved, info, tmp_path)
-    n_layers = scene.trace.n_layers
+def check_reads(saved, tmp_path, info, options=SceneOptions()):
+    """Render `info` and compare what it read with its catalog line; the scene, or a failure naming what to fix."""
+    read, scene = rendered_reads(saved, info, tmp_path, options)
     layer = scene.layer if info.follows else None
-    rule = every_layer(n_layers, "attn.hook_pattern") if info.follows else set()
-    expected = READS[info.name](layer, n_layers) | rule
-    assert read == expected, (f"{info.name} read {sorted(read - expected)} beyond what it shows"
-                              if read - expected else f"{info.name} no longer reads {sorted(expected - read)}")
+    expected = info.tensors_read(layer, scene.trace.n_layers, layer_given=options.layer is not None)
+    problem = reads_problem(info, read, expected)
+    assert problem is None, problem
+    return scene
+
+
+@pytest.mark.parametrize("info", catalog.CATALOG, ids=catalog.names())
+def test_a_scene_reads_only_what_its_catalog_line_says(saved, tmp_path, info):
+    check_reads(saved, tmp_path, info)
 
 
 FOLLOWING = [info for info in catalog.CATALOG if info.follows]
@@ -98,10 +74,28 @@ FOLLOWING = [info for info in catalog.CATALOG if info.follows]
 @pytest.mark.parametrize("info", FOLLOWING, ids=[info.name for info in FOLLOWING])
 def test_a_scene_told_its_layer_and_head_reads_that_layer_alone(saved, tmp_path, info):
     """With --layer and --head the head-choice rule weighs no other layer: only layer 1 is read."""
-    read, scene = rendered_reads(saved, info, tmp_path, SceneOptions(layer=1, head=0))
+    scene = check_reads(saved, tmp_path, info, SceneOptions(layer=1, head=0))
     assert (scene.layer, scene.head) == (1, 0)
-    assert read == READS[info.name](1, scene.trace.n_layers) | block(1, "attn.hook_pattern")
-    assert all(name.startswith("blocks.1.") for name in read)
+    assert all(name.startswith("blocks.1.") for name in info.tensors_read(1, 3, layer_given=True))
+
+
+def test_a_read_the_catalog_line_lacks_names_the_line_to_fix():
+    info = catalog.get("layernorm")
+    assert reads_problem(info, {"logits", *info.tensors_read(0, 3)}, info.tensors_read(0, 3)) == (
+        "scene 'layernorm' (scenes/layernorm.py) read ['logits'], which the `reads` of its line in "
+        "scenes/catalog.py lacks")
+    assert "no longer reads ['logits']: take them out of" in reads_problem(info, set(), {"logits"})
+
+
+def test_a_misspelled_read_fails_at_import_naming_the_line():
+    misspelled = "blocks.{layer}.attn.hook_q" + "q"  # built: test_tensor_table's scan of the code passes it
+    with pytest.raises(ValueError, match=r"scenes/catalog.py, the line of scene 'x': reads "
+                                         r"'blocks.\{layer\}.attn.hook_qq', a name that tracer/tensors.py's table lacks"):
+        catalog.SceneInfo("x", "scenes.x", "X", "x", follows="head", reads=(misspelled,))
+    with pytest.raises(ValueError, match="follows none"):
+        catalog.SceneInfo("x", "scenes.x", "X", "x", reads=("blocks.{layer}.attn.hook_q",))
+    with pytest.raises(ValueError, match=r"placeholder \{l\} is none of"):
+        catalog.SceneInfo("x", "scenes.x", "X", "x", reads=("blocks.{l}.attn.hook_q",))
 
 
 # -- the Trace's side: read on first use, kept or not ---------------------------------------------

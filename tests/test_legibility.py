@@ -1,5 +1,6 @@
 """Legibility of every catalog scene on every test trace, at the end of every section: every
-text inside the frame, no two texts overlapping, no character that would draw as an empty
+text, shape and image (heat strips, tiles, boxes) inside the frame and none but the caption
+on the caption line, no two texts overlapping, no character that would draw as an empty
 gap or a white box, nothing shrunk below a legible size.
 
 The traces include prompts the scenes never see specially (Japanese, Hebrew, Arabic,

@@ -13,8 +13,10 @@ from renderer.cache import clip_key
 from renderer.presets import quality_preset
 from renderer.workers import RenderTask
 from scenes.base import SceneOptions
-from scenes.catalog import CATALOG, get, names
-from scenes.kit.diagram import BLOCK_PARTS, FLOW, PARTS, PLACES, CornerMap, place
+from scenes.catalog import CATALOG, SceneInfo, get, names
+from scenes.kit.diagram import BLOCK_PARTS, FLOW, PARTS, CornerMap
+from scenes.map import path_scenes
+from scenes.strings import STRINGS
 from scenes.theme import get_theme
 
 THREE_SHAPES = ["nano_sort_trace", "gpt2_twelve_trace", "gpt2_xl_shape_trace"]
@@ -22,26 +24,44 @@ THREE_SHAPES = ["nano_sort_trace", "gpt2_twelve_trace", "gpt2_xl_shape_trace"]
 
 # -- where each scene sits ------------------------------------------------------------------------------
 
+def place_problems(info):
+    """What is wrong with where a catalog line puts its scene on the map, one line each."""
+    where = f"scenes/catalog.py, the line of scene {info.name!r}"
+    problems = []
+    if info.lights and not set(info.lights) <= set(PARTS):
+        problems.append(f"{where}: lights parts the map lacks: {sorted(set(info.lights) - set(PARTS))} "
+                        "(scenes/kit/diagram.py PARTS)")
+    if info.lights and not (info.heading in STRINGS["en"] and info.heading.endswith(".heading")):
+        problems.append(f"{where}: heading={info.heading!r} is not a heading's key in scenes/strings.py")
+    return problems
+
+
 @pytest.mark.parametrize("info", CATALOG, ids=lambda info: info.name)
 def test_every_scene_has_a_place_on_the_map(info):
-    assert info.name in PLACES, (f"scene {info.name!r} has no place on the map: add it to PLACES in "
-                                 f"scenes/kit/diagram.py (the parts it explains and its heading's key)")
-    entry = PLACES[info.name]
-    if entry is not None:
-        lit, heading = entry
-        assert lit and set(lit) <= set(PARTS), f"{info.name}: unknown parts {set(lit) - set(PARTS)}"
-        assert heading.endswith(".heading")
+    problems = place_problems(info)
+    assert not problems, "\n".join(problems)
 
 
-def test_the_table_names_only_catalog_scenes_and_the_map_follows_the_title():
-    assert set(PLACES) == set(names()), f"stale rows: {set(PLACES) - set(names())}"
+def test_every_scene_after_the_map_sits_on_it():
     assert names()[:2] == ["title", "map"], "the map comes right after the title (and so do its slides)"
-    assert [name for name in names() if PLACES[name] is None] == ["title", "map"]
+    assert [name for name in names() if not get(name).lights] == ["title", "map"]
+    assert [info.name for info in path_scenes()] == names()[2:]
 
 
-def test_a_scene_without_a_place_is_named_with_where_to_add_it():
-    with pytest.raises(KeyError, match="'attention-sinks' has no place on the map: add it to PLACES in scenes/kit"):
-        place("attention-sinks")
+def test_a_wrong_place_names_the_catalog_line():
+    wrong = SceneInfo("attention-sinks", "scenes.sinks", "SinksScene", "Sinks.", lights=("attn", "sinks"),
+                      heading="sinks.title")
+    assert place_problems(wrong) == [
+        "scenes/catalog.py, the line of scene 'attention-sinks': lights parts the map lacks: ['sinks'] "
+        "(scenes/kit/diagram.py PARTS)",
+        "scenes/catalog.py, the line of scene 'attention-sinks': heading='sinks.title' is not a heading's key in "
+        "scenes/strings.py"]
+
+
+def test_a_scene_on_the_map_without_a_heading_is_named_with_where_to_add_it():
+    with pytest.raises(ValueError, match="scenes/catalog.py, the line of scene 'attention-sinks': a scene on the map "
+                                         "names its heading's string key"):
+        SceneInfo("attention-sinks", "scenes.sinks", "SinksScene", "Sinks.", lights=("attn",))
 
 
 def scene_after_setup(name, trace, options=SceneOptions()):
@@ -51,10 +71,18 @@ def scene_after_setup(name, trace, options=SceneOptions()):
     return scene
 
 
-@pytest.mark.parametrize("name", [name for name in names() if PLACES[name] is not None])
+@pytest.mark.parametrize("name", [name for name in names() if get(name).lights])
 def test_the_corner_map_lights_the_scenes_place(name, nano_sort_trace):
-    scene = scene_after_setup(name, nano_sort_trace)
-    corner, lit = scene.corner_map, set(place(name))
+    check_corner_map(get(name), nano_sort_trace)
+
+
+def check_corner_map(info, trace):
+    """The scene of catalog line `info`, set up, carries the corner map with its `lights` lit."""
+    scene_class = info.load().bind(trace)
+    scene_class.info = info  # found in CATALOG too; a test's scene is not
+    scene = scene_class()
+    scene.setup()
+    corner, lit = scene.corner_map, set(info.lights)
     assert corner in scene.mobjects
     accent = get_theme("dark").accent.lower()
     on = {part for part, chip in corner.chips.items() if chip.get_fill_color().to_hex().lower() == accent}
@@ -130,8 +158,7 @@ def test_the_path_names_every_later_scene_in_order(scene_report):
     words = scene_report(get("map"), "nano_sort_trace").section("path").words
     from scenes.strings import say
 
-    later = [name for name in names() if PLACES[name] is not None]
-    steps = [say("en", "map.step", number=k, name=say("en", PLACES[name][1])) for k, name in enumerate(later, 1)]
+    steps = [say("en", "map.step", number=k, name=say("en", info.heading)) for k, info in enumerate(path_scenes(), 1)]
     assert [word for word in words if word in steps] == steps
 
 

@@ -4,7 +4,9 @@ At the end of every section the report collects the numbers on screen. Every num
 Text that says what it shows (`.meaning`, see scenes/kit/numbers.py); the expected value
 is computed again, independently, from the Trace's raw arrays (tests/meanings.py), and the
 text must read that value as the scene writes it. A number in the number font without a
-meaning fails the test: nothing on screen is made up.
+meaning fails the test, and so do digits in any other text that come from neither the
+string table (a sentence's placeholders, filled by the scene) nor the Trace's own text (the
+prompt, its pieces, the model's name): nothing on screen is made up.
 """
 
 import pytest
@@ -29,3 +31,34 @@ def test_the_checks_see_numbers_of_every_kind(scene_report):
     kinds = {number.meaning[0] for info in CATALOG for trace_name in ("nano_sort_trace", "tricky:long")
              for number in scene_report(info, trace_name).numbers()}
     assert kinds == set(MEANINGS), f"never seen: {set(MEANINGS) - kinds}; unknown: {kinds - set(MEANINGS)}"
+
+
+@pytest.mark.parametrize("shown, sources, typed", [
+    ("layer 3 of 12", {"layer 3 of 12"}, []),  # the string table's text, placeholders filled
+    ("3 layers   ·   4 heads", {"3 layers", "4 heads"}, []),  # texts of the table joined
+    ("the value is 3.14 here", {"layer 3"}, ["3.14"]),  # typed into the scene
+    ("3", {"3 layers"}, ["3"]),  # a part of a sentence, alone on one line: not the sentence
+    ("ID 123", {"ID 12"}, ["123"]),  # more digits than the text it came from
+    ("the prompt has 12\nwords in it", {"the prompt has 12 words in it"}, []),  # wrapped into lines
+    ("Step 12 of the long…", {"Step 12 of the long sentence"}, []),  # cut with an ellipsis
+], ids=["said", "joined", "typed", "a part alone", "more digits", "wrapped", "cut"])
+def test_digits_in_a_text_come_from_the_table_or_the_trace(shown, sources, typed):
+    from types import SimpleNamespace
+
+    from scene_checks import typed_numbers
+
+    assert typed_numbers(SimpleNamespace(original_text=shown), sources) == typed
+
+
+def test_a_templates_own_digits_are_the_tables_between_its_placeholders():
+    """The map writes a line's words and sizes apart (kit.diagram.size_line): the words between
+    the placeholders of a said text are the table's, and their digits too."""
+    from types import SimpleNamespace
+
+    from scene_checks import template_parts, typed_numbers
+
+    said = "残差ストリーム：1トークンあたり{d}個の数"
+    assert template_parts(said) == ["残差ストリーム：1トークンあたり", "個の数"]
+    piece = SimpleNamespace(original_text="残差ストリーム：1トークンあたり")
+    assert typed_numbers(piece, {said}) == ["1"] and typed_numbers(piece, {said, *template_parts(said)}) == []
+    assert template_parts("a { b") == []

@@ -105,13 +105,18 @@ def test_the_stack_shows_every_layer_and_the_final_guess(nano_sort_trace, scene_
 # -- words come from the string table ------------------------------------------------------------
 
 
+def twin_keys(table):
+    """Keys of a table that hold the same text, in groups."""
+    keys_of = {}
+    for key, text in table.items():
+        keys_of.setdefault(text, []).append(key)
+    return [keys for keys in keys_of.values() if len(keys) > 1]
+
+
 def test_one_string_per_sentence():
     """No two keys of a table hold the same text: a sentence said twice is one key."""
     for language, table in STRINGS.items():
-        keys_of = {}
-        for key, text in table.items():
-            keys_of.setdefault(text, []).append(key)
-        twins = [keys for keys in keys_of.values() if len(keys) > 1]
+        twins = twin_keys(table)
         assert not twins, f"{language}: the same text under several keys: {twins}"
 
 

@@ -2,8 +2,8 @@
 
 The `map` scene draws the whole forward pass at this model's sizes; every later scene
 carries a small copy of it, a strip in the top right corner, with the part it explains
-lit (`CornerMap`). Which part that is lives in one table, PLACES, keyed by the catalog's
-scene names (tests/test_map.py checks it against the catalog).
+lit (`CornerMap`). Which part that is, a scene's catalog line says (scenes/catalog.py
+`lights`, in PARTS below; tests/test_map.py checks it).
 
 Sizes on the map are numbers of the Trace's config: `size_line` writes them as
 value_texts with the meanings ("config", key), ("d_head",) and ("n_tokens",), which the
@@ -23,39 +23,6 @@ from scenes.kit.text import words
 FLOW = ("tokens", "embed", "ln1", "attn", "add1", "ln2", "mlp", "add2", "ln_final", "unembed", "softmax", "sampling")
 BLOCK_PARTS = ("ln1", "attn", "add1", "ln2", "mlp", "add2")
 PARTS = FLOW + ("block", "loop")
-
-# Where each catalog scene sits on the map: (the parts it explains, its heading's string key).
-# None: no corner map (the title comes before the map; the map scene is the whole map).
-PLACES = {
-    "title": None,
-    "map": None,
-    "tokens": (("tokens",), "tokens.heading"),
-    "embeddings": (("embed",), "embeddings.heading"),
-    "layernorm": (("ln1",), "layernorm.heading"),
-    "qkv": (("attn",), "qkv.heading"),
-    "dot-products": (("attn",), "dots.heading"),
-    "causal-mask": (("attn",), "mask.heading"),
-    "softmax": (("attn",), "softmax.heading"),
-    "weighted-values": (("attn",), "weighted.heading"),
-    "all-heads": (("attn", "add1"), "heads.heading"),
-    "mlp": (("mlp", "add2"), "mlp.heading"),
-    "layers": (("block",), "layers.heading"),
-    "prediction": (("ln_final", "unembed", "softmax"), "prediction.heading"),
-    "sampling": (("sampling",), "sampling.heading"),
-    "loop": (("loop",), "loop.heading"),
-}
-
-
-def place(scene_name):
-    """The parts scene `scene_name` lights, or None (no corner map). A scene missing from
-    PLACES is a KeyError that says where to add it."""
-    try:
-        entry = PLACES[scene_name]
-    except KeyError:
-        raise KeyError(f"scene {scene_name!r} has no place on the map: add it to PLACES in scenes/kit/diagram.py") \
-            from None
-    return None if entry is None else entry[0]
-
 
 def fmt_count(x):
     """A size of the model, as the title writes it: 50,257."""
