@@ -158,6 +158,17 @@ cache_option = click.option(
          "$GPT2_EXPLAINER_CACHE_SIZE, default 2G). --no-cache renders every scene and writes no cache.")
 
 
+# A narrated render: every caption line spoken by an offline voice (renderer/voices.py).
+narration_options = option_group(
+    click.option("--narrate", is_flag=True,
+                 help="Speak every caption line with an offline voice; each beat lasts until its speech has "
+                      "ended (sound: AAC in MP4 and MOV, Opus in WebM; not with GIF)."),
+    click.option("--voice", default=None, metavar="NAME",
+                 help="The voice of --narrate (see `render.py voices`). [default: heart for --lang en, "
+                      "jf_alpha for --lang ja]"),
+)
+
+
 # -- what the user typed ------------------------------------------------------------
 
 def model_flags_given(ctx):
@@ -236,6 +247,15 @@ def list_scenes():
         click.echo(f"{info.name:<{width}}  {info.summary}")
 
 
+@cli.command("voices", short_help="List the offline voices of --narrate.")
+def list_voices():
+    """List the voices --narrate --voice NAME can speak with: language, whether installed, licences."""
+    from renderer.voices import voices_table
+
+    for line in voices_table():
+        click.echo(line)
+
+
 @cli.command(short_help="Render the video: every scene, drawn with the model's own numbers.")
 @render_options
 @scenes_option()
@@ -255,6 +275,7 @@ def list_scenes():
               help="Also write every beat of every scene as its own clip (clips/02_tokens.01_text.mp4, ...).")
 @cache_option
 @map_option
+@narration_options
 @click.pass_context
 def video(ctx, **options):
     """Trace a prompt (or read a saved trace) and render the lecture video.

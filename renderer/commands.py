@@ -149,6 +149,7 @@ def make_video(given, saved=None, model_flags=()):
     infos = chosen_scenes(given)
     clip_cache = user_clip_cache(given["cache"])
     chosen = ClipFormat(given["clip_format"] or format_of(given["out"]), given["transparent"])
+    narration = narration_of(given, chosen)
     recorded, out, clips_dir = prepare_render(given, infos, chosen.extension, clips=True, saved=saved,
                                                 model_flags=model_flags)
 
@@ -156,8 +157,16 @@ def make_video(given, saved=None, model_flags=()):
 
     clips, subtitles = render_video(recorded, given["trace_file"], infos, scene_options(given),
                                     quality_preset(given["quality"], given["fps"]), given["jobs"], out, clips_dir,
-                                    given["captions"], clip_format=chosen, beats=given["beats"], cache=clip_cache)
+                                    given["captions"], clip_format=chosen, beats=given["beats"], cache=clip_cache,
+                                    narration=narration)
     return out, clips, subtitles, chosen
+
+
+def narration_of(given, clip_format):
+    """--narrate and --voice as the tasks' narration request (None: silent), checked before any work."""
+    from renderer.narration import narration_request
+
+    return narration_request(given.get("narrate", False), given.get("voice"), given["language"], clip_format)
 
 
 def make_slides(given, saved=None, model_flags=()):
