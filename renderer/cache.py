@@ -174,6 +174,7 @@ def clip_files(task):
         files["beats"] = beats_directory(task.out)
     if getattr(task, "narration", None) is not None:
         files["sound"] = sound_path(task.out)
+        files["script"] = os.path.splitext(task.out)[0] + ".script.json"  # narration.script_path
     return files
 
 

@@ -15,6 +15,7 @@ from renderer.captions import save_cues, scene_cues
 from renderer.files import disk_full_error, disk_is_full, private_directory, publish
 from renderer.formats import MP4
 from renderer.presets import Quality, quality_preset
+from renderer.narration import save_script, scene_script, script_path
 from renderer.sound import add_sound, audio_codec, normalise, save_track, track, track_samples
 from renderer.video import join_clips, video_info
 
@@ -94,6 +95,8 @@ def render_clip(scene_class, out, quality="low", fps=None, cues_out=None, clip_f
             info = video_info(written)
             sound = track(scene.speech_cues, track_samples(info.frames, info.fps))
             publish(save_track(sound, os.path.join(work, "clip.sound.wav")), sound_out)
+            publish(save_script(scene_script(scene), os.path.join(work, "clip.script.json")),
+                    script_path(out))
         if cues_out is not None:
             saved = os.path.join(work, "clip.cues.json")
             save_cues(cues, saved)

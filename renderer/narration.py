@@ -11,6 +11,9 @@ the scene hands it each caption line's spoken form and waits out the samples it 
 Speech comes from the clip cache when that line was spoken before (voices.Speaker).
 """
 
+import json
+import os
+
 from renderer.voices import NO_VOICE, RATE, VOICES, Speaker, choose_voice
 from tracer.errors import UserError
 
@@ -60,3 +63,68 @@ def narrator_for(task):
         limit = clip_cache_from_environment()
         cache = ClipCache(task.speech_cache_dir, limit.limit) if limit is not None else None
     return Narrator(task.narration, cache)
+
+
+# -- the narration script: every caption line with its stable ID, written and spoken ------------
+
+def script_path(clip):
+    """Where a narrated clip's script waits while rendering: 01_title.mp4 -> 01_title.script.json."""
+    return os.path.splitext(clip)[0] + ".script.json"
+
+
+def scene_script(scene):
+    """A rendered scene's lines as plain rows: ID, written and spoken text, when its speech starts
+    in the clip and how long it lasts (seconds; 0 for a line nobody spoke). A narrated scene
+    records one speech cue per line (scenes.base.TraceScene.speak); a silent one none."""
+    rows = []
+    for index, (line_id, written, text) in enumerate(scene.script):
+        start, samples = scene.speech_cues[index] if index < len(scene.speech_cues) else (None, ())
+        rows.append({"id": line_id, "written": written, "spoken": text, "start": start,
+                     "seconds": round(len(samples) / RATE, 3)})
+    return rows
+
+
+def save_script(rows, path):
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(rows, file, ensure_ascii=False, indent=1)
+    return path
+
+
+def load_script(path):
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def joined_script(clips):
+    """The clips' script rows (script_path, beside each) in video order, their starts shifted
+    by where each clip starts in the joined video."""
+    from renderer.video import video_info
+
+    rows, offset = [], 0.0
+    for clip in clips:
+        for row in load_script(script_path(clip)):
+            start = None if row["start"] is None else round(offset + row["start"], 3)
+            rows.append(dict(row, start=start))
+        info = video_info(clip)
+        offset += info.frames / info.fps
+    return rows
+
+
+SCRIPT_COLUMNS = ("id", "written", "spoken", "start", "seconds")
+
+
+def write_script_files(rows, stem):
+    """STEM.csv (one row per line: ID, written, spoken, start and length in the video) and
+    STEM.txt (to read from: each line's ID, then what to say); returns their paths."""
+    import csv
+
+    with open(stem + ".csv", "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(SCRIPT_COLUMNS)
+        for row in rows:
+            writer.writerow([row["id"], row["written"], row["spoken"],
+                             "" if row["start"] is None else f"{row['start']:.3f}", f"{row['seconds']:.2f}"])
+    with open(stem + ".txt", "w", encoding="utf-8") as file:
+        for row in rows:
+            file.write(f"{row['id']}\n{row['spoken']}\n\n")
+    return [stem + ".csv", stem + ".txt"]

@@ -24,6 +24,7 @@ from renderer.files import (check_clip_names_free, clip_name, private_directory,
                             sweep_stale_work)
 from renderer.formats import MP4
 from renderer.manim_run import render_still
+from renderer.narration import joined_script, write_script_files
 from renderer.progress import Progress
 from renderer.sound import add_sound, audio_codec, load_track, normalise, sound_path, track_samples
 from renderer.video import join_clips
@@ -88,13 +89,17 @@ def publish_video(finished, work, out, clips_dir, captions=True, clip_format=MP4
     `beats`) and captions to their final names; a `narrated` video gets the clips' sound tracks
     end to end as its own (joined_sound). Returns (clip paths, the video's caption files)."""
     joined = join_clips(finished, os.path.join(work, "video" + clip_format.extension), clip_format.codec_tag)
+    scripts = []
     if narrated:
         joined = add_sound(joined, normalise(joined_sound(finished)), joined, audio_codec(clip_format))
+        scripts = write_script_files(joined_script(finished), os.path.join(work, "video.script"))
     clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
     beat_clips = beat_clips_and_captions(finished, captions) if beats else []
     clips = publish_clips(finished + beat_clips + clip_captions, clips_dir)
     video_captions = [publish(path, os.path.splitext(out)[0] + os.path.splitext(path)[1])
                       for path in video_captions]
+    video_captions += [publish(path, os.path.splitext(out)[0] + path[len(os.path.join(work, "video")):])
+                       for path in scripts]  # NAME.script.csv, NAME.script.txt
     publish(joined, out)
     return clips, video_captions
 

@@ -31,7 +31,7 @@ from scenes.kit.text import display_text, fit_within, words, wrap_columns
 from scenes.kit.tokens import piece_label, window
 from scenes.kit.vectors import VectorRow
 from scenes.spoken import spoken_form
-from scenes.strings import say
+from scenes.strings import say_both
 from scenes.theme import get_theme
 from scenes.views import LayerView, choose_head, head_behaviour
 
@@ -84,6 +84,7 @@ class TraceScene(CheapShowing, Scene):
         self.caption = None
         self.caption_cues = []  # (time it appears, text) of every caption line: the caption files' cues
         self.speech_cues = []  # (time it starts, samples) of every spoken line: the clip's sound
+        self.script = []  # (line ID, written, spoken) of every caption line: the narration script
         self.speech_until = 0.0  # when the last line's speech (and its pause) ends
         self.beat_number, self.beat_title, self.line_number = 0, "start", 0  # for each line's stable ID
         self.corner_map = self.add_corner_map() if self.options.corner_map else None
@@ -154,10 +155,12 @@ class TraceScene(CheapShowing, Scene):
     def speak(self, text):
         """Hand the caption `text`'s spoken form to the narrator, starting now; the beat holds
         until it has ended, plus SPEECH_PAUSE."""
+        self.line_number += 1
+        spoken = spoken_form(text, self.options.language, self.__dict__.get("spoken_lines", {}).get(text))
+        self.script.append((self.line_id(), text, spoken))
         if self.narrator is None:
             return
-        self.line_number += 1
-        samples = self.narrator.speak(self.line_id(), spoken_form(text, self.options.language))
+        samples = self.narrator.speak(self.line_id(), spoken)
         start = self.renderer.time
         self.speech_cues.append((start, samples))
         if len(samples):
@@ -166,8 +169,12 @@ class TraceScene(CheapShowing, Scene):
     # -- words ---------------------------------------------------------------------------
 
     def say(self, key, **values):
-        """The string table's text for `key` in this scene's language."""
-        return say(self.options.language, key, **values)
+        """The string table's text for `key` in this scene's language (its spoken form, where the
+        table has one, is remembered for when the line becomes a caption: see speak)."""
+        written, spoken = say_both(self.options.language, key, **values)
+        if spoken is not None:
+            self.__dict__.setdefault("spoken_lines", {})[written] = spoken
+        return written
 
     def words(self, key, size=28, color=None, strut=False, **values):
         """A Text of the string table's `key` in the theme's text font."""

@@ -1,9 +1,9 @@
 """What a voice is handed: a caption line's spoken form, never its symbols.
 
 A string table line may have a spoken variant (strings.SPOKEN, strings_ja.SPOKEN_JA) where
-the written one does not read aloud ("÷ √64 = 8", "W_Q", "(␣ marks a space)"); `say` fills
-both with the same values and returns the written text carrying the spoken one (`Line`).
-Then `spoken_form` makes what is left speakable, in the line's language: a token piece
+the written one does not read aloud ("÷ √64 = 8", "W_Q", "(␣ marks a space)"); `say_both`
+fills both with the same values, and a scene remembers the spoken one of each line it wrote
+(scenes.base.TraceScene.say: Manim's text classes take plain strings only). Then `spoken_form` makes what is left speakable, in the line's language: a token piece
 "␣Cabin" reads "Cabin", a byte piece <E3> "a byte piece", "−0.74" "minus 0.74", and so on.
 Japanese numbers are written out in kanji (an engine read "8で" as "ワチ"; 八で reads right),
 English words in katakana. UNSPEAKABLE lists the characters found read wrongly or not at
@@ -22,22 +22,10 @@ BYTE_PIECES = re.compile(r"(?:<[0-9A-F]{2}>)+")  # partial UTF-8 bytes, as piece
 CODE_POINT = re.compile(r"U\+[0-9A-F]{4,6}")  # an emoji, as pieces show it
 
 
-class Line(str):
-    """A string table's written line (what the screen shows), carrying its spoken form (None:
-    the written one, made speakable by spoken_form)."""
-
-    spoken = None
-
-    def __new__(cls, written, spoken=None):
-        line = super().__new__(cls, written)
-        line.spoken = spoken
-        return line
-
-
-def spoken_form(text, language):
-    """The words a voice reads for the caption `text` (a Line or a plain string) in `language`."""
-    spoken = getattr(text, "spoken", None) or str(text)
-    return (speakable_ja if language == "ja" else speakable_en)(spoken)
+def spoken_form(text, language, spoken=None):
+    """The words a voice reads for the caption `text` in `language`: its string table's spoken
+    variant `spoken` when it has one, else the written line, made speakable."""
+    return (speakable_ja if language == "ja" else speakable_en)(spoken or text)
 
 
 def spoken_piece(piece, language="en"):

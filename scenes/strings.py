@@ -7,7 +7,7 @@ Numbers go in through named placeholders with their format in the table
 ("{vocab_size:,}"), because how a number is written is part of the language too.
 """
 
-from scenes.spoken import Line, spoken_piece
+from scenes.spoken import spoken_piece
 from scenes.strings_ja import JA, SPOKEN_JA
 
 STRINGS = {
@@ -323,11 +323,17 @@ def say(language, key, **values):
     Every table has every key (a test checks it), so there is no fallback: an unknown
     language or key is a bug and raises KeyError.
     """
-    written = STRINGS[language][key].format(**values)
+    return STRINGS[language][key].format(**values)
+
+
+def say_both(language, key, **values):
+    """(written, spoken) for `key`: the line as `say` writes it, and the words a voice reads (its
+    SPOKEN variant, each token piece as a voice reads it), or None where the written line will do
+    (scenes/spoken.py makes it speakable)."""
+    written = say(language, key, **values)
     spoken = SPOKEN[language].get(key)
     if spoken is None and "piece" not in values:
-        return Line(written)
-    # the spoken variant (else the written line) with each token piece as a voice reads it
+        return written, None
     spoken_values = {name: spoken_piece(value, language) if name == "piece" else value
                      for name, value in values.items()}
-    return Line(written, (spoken or STRINGS[language][key]).format(**spoken_values))
+    return written, (spoken or STRINGS[language][key]).format(**spoken_values)
