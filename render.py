@@ -12,8 +12,8 @@ import time
 
 import click
 
-from renderer.commands import (MODEL_OPTION_NAMES, make_slides, make_still, make_video, trace_to_file,
-                               user_clip_cache)  # each command's work: shared with the notebook API
+from renderer.commands import (MODEL_OPTION_NAMES, make_script, make_slides, make_still, make_video,
+                               trace_to_file, user_clip_cache)  # each command's work: shared with the notebook API
 from renderer.decks import DECK_KINDS  # plain data: the writers import python-pptx only when used
 from renderer.files import DISK_FULL
 from renderer.formats import FORMATS
@@ -164,8 +164,12 @@ narration_options = option_group(
                  help="Speak every caption line with an offline voice; each beat lasts until its speech has "
                       "ended (sound: AAC in MP4 and MOV, Opus in WebM; not with GIF)."),
     click.option("--voice", default=None, metavar="NAME",
-                 help="The voice of --narrate (see `render.py voices`). [default: heart for --lang en, "
-                      "jf_alpha for --lang ja]"),
+                 help="The voice of --narrate (see `render.py voices`; none: silence where no recording). "
+                      "[default: heart for --lang en, jf_alpha for --lang ja]"),
+    click.option("--narration", "narration_dir", type=click.Path(), default=None, metavar="DIR",
+                 help="Your own recordings (WAV, MP3, M4A, FLAC), each named by its line's ID as "
+                      "`render.py script` lists them (tokens.02_pieces.1.wav); a line without one is "
+                      "spoken by --voice. Implies --narrate."),
 )
 
 
@@ -247,6 +251,22 @@ def list_scenes():
         click.echo(f"{info.name:<{width}}  {info.summary}")
 
 
+@cli.command(short_help="Write the narration script: every caption line with its ID, to record it yourself.")
+@render_options
+@scenes_option()
+@click.option("--out", type=click.Path(), default=None, metavar="FILE.csv",
+              help="Where to write the script (and FILE.txt beside it). [default: media/<prompt>.script.csv]")
+@map_option
+@click.pass_context
+def script(ctx, **options):
+    """Write the narration script of a video (the same options as `video`): one row per caption
+    line with its stable ID (scene.beat.line), its written text and its spoken text, as CSV,
+    and as plain text to read from. Record the lines you want, name each file by its ID
+    (tokens.02_pieces.1.wav, .mp3, .m4a or .flac) and render with --narration DIR."""
+    written, rows = make_script(options, model_flags=model_flags_given(ctx))
+    click.echo(f"Wrote {written[0]} and {written[1]}: {len(rows)} lines")
+
+
 @cli.command("voices", short_help="List the offline voices of --narrate.")
 def list_voices():
     """List the voices --narrate --voice NAME can speak with: language, whether installed, licences."""
@@ -326,6 +346,7 @@ def report_scene_failure(failure):
               help="Where to write the deck. [default: media/<prompt>.pptx or .html]")
 @cache_option
 @map_option
+@narration_options
 @click.pass_context
 def slides(ctx, **options):
     """Trace a prompt (or read a saved trace) and write a slide deck of its beats.

@@ -18,9 +18,12 @@ from renderer.voices import NO_VOICE, RATE, VOICES, Speaker, choose_voice
 from tracer.errors import UserError
 
 
-def narration_request(narrate, voice_name, language, clip_format):
-    """The plain dict a narrated render hands its tasks, or None for a silent one (`narrate` off);
-    bad input raises UserError: --voice without --narrate, an unknown or missing voice, GIF."""
+def narration_request(narrate, voice_name, language, clip_format, recordings_dir=None):
+    """The plain dict a narrated render hands its tasks, or None for a silent one (`narrate` off;
+    --narration DIR implies it); bad input raises UserError: --voice without --narrate, an unknown
+    or missing voice, GIF, a recording that is not audio, empty or too long. With `recordings_dir`,
+    "recordings" holds {line ID: path} (scene_tasks keeps each scene's own, with their digests)."""
+    narrate = narrate or recordings_dir is not None
     if not narrate:
         if voice_name is not None:
             raise UserError("--voice only applies with --narrate")
@@ -28,9 +31,21 @@ def narration_request(narrate, voice_name, language, clip_format):
     if clip_format.name == "gif":
         raise UserError("a GIF has no sound: use --narrate with --format mp4, webm or mov")
     if voice_name == NO_VOICE:
-        return {"voice": NO_VOICE, "engine": None}
-    voice = choose_voice(voice_name, language)
-    return {"voice": voice.name, "engine": voice.engine_version()}
+        request = {"voice": NO_VOICE, "engine": None}
+    else:
+        voice = choose_voice(voice_name, language)
+        request = {"voice": voice.name, "engine": voice.engine_version()}
+    if recordings_dir is not None:
+        request["recordings"] = find_recordings(recordings_dir)
+    return request
+
+
+def narration_of_scene(narration, scene_name):
+    """A scene's own narration request: only its lines' recordings, each with its digest (so a
+    changed recording re-renders its scene alone)."""
+    if narration is None or "recordings" not in narration:
+        return narration
+    return dict(narration, recordings=recordings_for(scene_name, narration["recordings"]))
 
 
 class Narrator:
@@ -42,10 +57,17 @@ class Narrator:
     def __init__(self, narration, cache=None):
         voice = narration["voice"]
         self.speaker = None if voice == NO_VOICE else Speaker(VOICES[voice], cache)
+        self.recordings = {line_id: path for line_id, (path, _) in narration.get("recordings", {}).items()}
 
     def speak(self, line_id, text):
+        """The lecturer's recording of the line `line_id` when there is one, else the voice's
+        speech of `text` (silence with --voice none)."""
         import numpy as np
 
+        from renderer.sound import read_sound
+
+        if line_id in self.recordings:
+            return read_sound(self.recordings[line_id], RATE)[0]
         if self.speaker is None:
             return np.zeros(0, np.float32)
         return self.speaker.speak(text)
@@ -128,3 +150,96 @@ def write_script_files(rows, stem):
         for row in rows:
             file.write(f"{row['id']}\n{row['spoken']}\n\n")
     return [stem + ".csv", stem + ".txt"]
+
+
+# -- the lecturer's own recordings (--narration DIR) ---------------------------------------------
+
+RECORDING_SUFFIXES = (".wav", ".mp3", ".m4a", ".flac")
+LONGEST_RECORDING = 120.0  # seconds: a caption line's recording longer than this is a mistake
+
+
+def find_recordings(directory):
+    """{line ID: path} of the recordings in `directory`, each named by its line's ID
+    (tokens.02_pieces.1.wav: see NAME.script.txt), every one checked now: a file that is not
+    audio, is empty or lasts over LONGEST_RECORDING raises UserError naming it."""
+    if not os.path.isdir(directory):
+        raise UserError(f"--narration {directory} is not a folder of recordings")
+    found = {}
+    for name in sorted(os.listdir(directory)):
+        stem, suffix = os.path.splitext(name)
+        if suffix.lower() not in RECORDING_SUFFIXES:
+            continue
+        path = os.path.join(directory, name)
+        if stem in found:
+            raise UserError(f"two recordings of the line {stem}: {found[stem]} and {path}")
+        recording_seconds(path)
+        found[stem] = path
+    return found
+
+
+def recording_seconds(path):
+    """How long the recording at `path` lasts; UserError (naming it) if it is not audio, empty or too long."""
+    from renderer.sound import read_sound
+
+    try:
+        samples, rate = read_sound(path)
+    except Exception as error:  # PyAV raises its own errors for a file it cannot read: all mean "not audio"
+        raise UserError(f"the recording {path} is not audio FFmpeg can read ({type(error).__name__})") from None
+    seconds = len(samples) / rate if rate else 0.0
+    if seconds == 0 or not (abs(samples) > 1e-4).any():
+        raise UserError(f"the recording {path} is empty (no sound in it)")
+    if seconds > LONGEST_RECORDING:
+        raise UserError(f"the recording {path} lasts {seconds:.0f} s: a caption line's recording may last "
+                        f"at most {LONGEST_RECORDING:.0f} s")
+    return seconds
+
+
+def recordings_for(scene_name, recordings):
+    """The recordings of one scene's lines ({line ID: (path, SHA-256)}): what its clip's key holds."""
+    from renderer.cache import file_digest
+
+    return {line_id: [path, file_digest(path)] for line_id, path in recordings.items()
+            if line_id.split(".", 1)[0] == scene_name}
+
+
+def missing_recordings_note(rows, recordings, voice):
+    """One line: how many of the script's lines had no recording, and who spoke them instead."""
+    missing = sum(row["id"] not in recordings for row in rows)
+    if not missing:
+        return f"Narration: all {len(rows)} lines from your recordings"
+    who = "left silent (--voice none)" if voice == NO_VOICE else f"spoken by the voice {voice}"
+    return f"Narration: {missing} of {len(rows)} lines had no recording, {who}"
+
+
+def recordings_note(video, narration):
+    """The one line a render with --narration DIR ends with (None without recordings), read from
+    the video's script (NAME.script.csv)."""
+    import csv
+
+    if narration is None or "recordings" not in narration:
+        return None
+    with open(os.path.splitext(video)[0] + ".script.csv", encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    return missing_recordings_note(rows, narration["recordings"], narration["voice"])
+
+
+def write_script(recorded, infos, options, language, out):
+    """`render.py script`: the narration script of a render of `infos` (each scene drawn as a still,
+    its animations skipped, its lines set as in the video) as `out` (NAME.script.csv) and
+    NAME.script.txt beside it, written only once both are complete. Returns their paths."""
+    from renderer.files import private_directory, publish, sweep_stale_work
+    from renderer.manim_run import render_with_manim
+    from renderer.presets import quality_preset
+    from scenes.base import SceneOptions
+
+    parent = os.path.dirname(os.path.abspath(out))
+    sweep_stale_work(parent)
+    rows = []
+    with private_directory(parent) as work:
+        for info in infos:
+            _, scene = render_with_manim(info.load().bind(recorded, SceneOptions(**options)), work,
+                                         quality_preset("low"), info.name, still=True)
+            rows += scene_script(scene)
+        written = write_script_files(rows, os.path.join(work, "script"))
+        stem = out[: -len(".csv")] if out.endswith(".csv") else os.path.splitext(out)[0]
+        return [publish(path, stem + os.path.splitext(path)[1]) for path in written], rows

@@ -24,7 +24,7 @@ from renderer.files import (check_clip_names_free, clip_name, private_directory,
                             sweep_stale_work)
 from renderer.formats import MP4
 from renderer.manim_run import render_still
-from renderer.narration import joined_script, write_script_files
+from renderer.narration import joined_script, narration_of_scene, write_script_files
 from renderer.progress import Progress
 from renderer.sound import add_sound, audio_codec, load_track, normalise, sound_path, track_samples
 from renderer.video import join_clips
@@ -138,7 +138,7 @@ def scene_tasks(infos, trace_file, options, quality, work, clip_format=MP4, beat
     """One RenderTask per catalog entry of `infos`, its clip named by its place in the video."""
     return [RenderTask(index=position, scene=info, trace_path=os.path.abspath(trace_file),
                        options=options, quality=quality, clip_format=clip_format, beats=beats,
-                       narration=narration, speech_cache_dir=speech_cache_dir,
+                       narration=narration_of_scene(narration, info.name), speech_cache_dir=speech_cache_dir,
                        out=os.path.join(work, clip_name(position, info.name, clip_format.extension)))
             for position, info in enumerate(infos, start=1)]
 

@@ -149,18 +149,19 @@ def audio_codec(clip_format):
     return AUDIO_CODECS[clip_format.name]
 
 
-def read_sound(path):
-    """(mono float32 samples at their rate, rate) of a video file's first audio stream (decoded)."""
+def read_sound(path, rate=None):
+    """(mono float32 samples, their rate) of a file's first audio stream, decoded (any format
+    FFmpeg reads: a video's track, WAV, MP3, M4A, FLAC), resampled to `rate` when given."""
     import av
 
-    chunks, rate = [], None
+    chunks = []
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=stream.rate)
+        rate = rate or stream.rate
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         for frame in container.decode(stream):
             for converted in resampler.resample(frame):
                 chunks.append(converted.to_ndarray().reshape(-1))
         for converted in resampler.resample(None):
             chunks.append(converted.to_ndarray().reshape(-1))
-        rate = stream.rate
     return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), rate

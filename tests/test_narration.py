@@ -242,3 +242,42 @@ def test_asr_hears_the_japanese_demo_s_narration(nano_sort_trace):
     heard = transcribe(track, RATE, "ja")
     error = character_error_rate(["".join(lines)], [heard])
     assert error <= 0.10, f"CER {error:.3f}: heard {heard!r}"
+
+
+# -- the lecturer's own voice: the script, then recordings named by its IDs ------------------------
+
+def test_the_script_names_the_lines_a_recording_then_replaces(capsys, tmp_path):
+    import csv
+    import subprocess
+
+    from test_narration_cli import write_tone
+
+    scenes = ["--scenes", "title,causal-mask"]
+    status, out, err = run_cli(capsys, "script", *DEMO, *scenes, "--out", str(tmp_path / "lecture.csv"))
+    assert status == 0, err
+    with open(tmp_path / "lecture.csv", encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert (tmp_path / "lecture.txt").read_text(encoding="utf-8").startswith(rows[0]["id"] + "\n")
+    assert [row["id"] for row in rows][:2] == ["title.03_promise.1", "causal-mask.01_scores.1"]
+    assert "−∞" in rows[2]["written"] and "minus infinity" in rows[2]["spoken"]
+
+    # the lecturer records two lines (one as FLAC), 3 s each; the voice speaks the rest
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    write_tone(recordings / f"{rows[0]['id']}.wav", 3.0)
+    write_tone(tmp_path / "tone.wav", 3.0)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "tone.wav"), str(recordings / f"{rows[2]['id']}.flac")],
+                   check=True)
+    video = tmp_path / "lecture.mp4"
+    status, _, err = run_cli(capsys, "video", *DEMO, *scenes, "--narration", str(recordings), "--out", str(video))
+    assert status == 0, err
+    assert f"Narration: {len(rows) - 2} of {len(rows)} lines had no recording, spoken by the voice heart" in err
+    with open(tmp_path / "lecture.script.csv", encoding="utf-8", newline="") as file:
+        spoken = {row["id"]: row for row in csv.DictReader(file)}
+    assert [row["id"] for row in rows] == list(spoken)  # the same IDs as the script said
+    for row in (rows[0], rows[2]):
+        assert abs(float(spoken[row["id"]]["seconds"]) - 3.0) < 0.05  # the recording, whole
+    samples, rate = read_sound(video)
+    start = float(spoken[rows[0]["id"]]["start"])
+    tone = samples[int(start * rate): int((start + 3.0) * rate)]
+    assert loud_windows(tone).all()  # the recording plays from the line's start, without a gap

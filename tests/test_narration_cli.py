@@ -224,3 +224,42 @@ def test_help_still_imports_no_voice():
                            capture_output=True, text=True,
                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert check.stdout.strip().splitlines()[-1] == "[]"
+
+
+# -- the lecturer's recordings: bad ones refused before any work ------------------------------------
+
+def write_tone(path, seconds, amplitude=0.3):
+    from renderer.voices import write_wav
+
+    times = np.arange(int(seconds * RATE)) / RATE
+    return write_wav(path, (amplitude * np.sin(2 * np.pi * 220 * times)).astype(np.float32))
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda path: path.write_text("not a sound"), "is not audio"),
+    (lambda path: write_tone(path, 1.0, amplitude=0.0), "is empty"),
+    (lambda path: write_tone(path, 121.0), "lasts 121 s"),
+])
+def test_a_bad_recording_is_named_in_one_line(capsys, tmp_path, make, words):
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    bad = recordings / "title.03_promise.1.wav"
+    make(bad)
+    out = tmp_path / "out" / "video.mp4"
+    status, _, err = run_cli(capsys, "video", *NANO, "--out", str(out), "--narration", str(recordings))
+    assert status == 2
+    assert_one_line_error(err, words)
+    assert str(bad) in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_recordings_are_found_by_their_line_ids(tmp_path):
+    from renderer.narration import find_recordings, recordings_for
+
+    write_tone(tmp_path / "title.03_promise.1.wav", 1.0)
+    write_tone(tmp_path / "tokens.01_text.1.wav", 1.0)
+    (tmp_path / "notes.txt").write_text("not a recording: ignored")
+    found = find_recordings(str(tmp_path))
+    assert set(found) == {"title.03_promise.1", "tokens.01_text.1"}
+    title = recordings_for("title", found)
+    assert list(title) == ["title.03_promise.1"] and len(title["title.03_promise.1"][1]) == 64
