@@ -15,6 +15,7 @@ to the front.
 """
 
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,9 +149,12 @@ class TraceScene(CheapShowing, Scene):
 
     def line_id(self):
         """The stable ID of the line being spoken: scene, beat and line ("tokens.02_pieces.1"),
-        what a lecturer's recording of it is named (renderer/narration.py)."""
+        what a lecturer's recording of it is named (renderer/narration.py). The beat part is
+        the one its beat clip is named by (02_tokens.02_pieces.mp4: renderer.beats.safe_name's
+        rule, so "step 1" is "step-1"), a file name's characters only."""
         scene = self.catalog_name() or type(self).__name__
-        return f"{scene}.{self.beat_number:02d}_{self.beat_title}.{self.line_number}"
+        beat = re.sub(r"[^A-Za-z0-9_-]+", "-", self.beat_title).strip("-") or "beat"
+        return f"{scene}.{self.beat_number:02d}_{beat}.{self.line_number}"
 
     def speak(self, text):
         """Hand the caption `text`'s spoken form to the narrator, starting now; the beat holds

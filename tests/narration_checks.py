@@ -126,6 +126,23 @@ def japanese_characters(text):
     return re.sub(r"[\s、。，．,.！？!?「」（）()：:・ー〜-]+", "", text)
 
 
+def japanese_reading(text):
+    """Japanese text as its reading in katakana (pyopenjtalk, the engine's own reader), long vowel
+    marks and punctuation dropped: the same word written in kanji by one side and in kana by the
+    other (残差 / ザンサ, 層 / そう) is then the same, and only what was heard differently counts."""
+    import pyopenjtalk
+
+    reading = pyopenjtalk.g2p(japanese_characters(text), kana=True)
+    return re.sub(r"[ー、。,.'’\s]+", "", reading)
+
+
+def reading_error_rate(references, hypotheses):
+    """The character error rate of the readings (japanese_reading) of Japanese texts."""
+    import jiwer
+
+    return jiwer.cer([japanese_reading(text) for text in references], [japanese_reading(text) for text in hypotheses])
+
+
 def word_error_rate(references, hypotheses):
     import jiwer
 
