@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import srt
 from cli_checks import run_cli
-from narration_checks import (asr_installed, caption_lines, character_error_rate, transcribe,
-                              word_error_rate)
+from narration_checks import (asr_installed, caption_lines, character_error_rate, reading_error_rate,
+                              transcribe, word_error_rate)
 from test_narration_cli import ffmpeg_loudness
 
 from renderer.sound import TARGET_LUFS, read_sound
@@ -236,8 +236,11 @@ def test_asr_hears_the_japanese_demo_s_narration(nano_sort_trace):
     pause = np.zeros(int(0.4 * RATE), np.float32)
     track = np.concatenate([part for line in lines for part in (speaker.speak(line), pause)])
     heard = transcribe(track, RATE, "ja")
-    error = character_error_rate(["".join(lines)], [heard])
-    assert error <= 0.10, f"CER {error:.3f}: heard {heard!r}"
+    # by reading: Whisper writes a word in kana where the script has kanji (ザンサ for 残差) and
+    # the other way round; the characters' own rate is printed beside it
+    error = reading_error_rate(["".join(lines)], [heard])
+    written = character_error_rate(["".join(lines)], [heard])
+    assert error <= 0.10, f"CER of the readings {error:.3f} (of the characters {written:.3f}): heard {heard!r}"
 
 
 # -- the lecturer's own voice: the script, then recordings named by its IDs ------------------------
