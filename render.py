@@ -12,8 +12,8 @@ import time
 
 import click
 
-from renderer.commands import (MODEL_OPTION_NAMES, make_slides, make_still, make_video, trace_to_file,
-                               user_clip_cache)  # each command's work: shared with the notebook API
+from renderer.commands import (MODEL_OPTION_NAMES, make_script, make_slides, make_still, make_video,
+                               trace_to_file, user_clip_cache)  # each command's work: shared with the notebook API
 from renderer.decks import DECK_KINDS  # plain data: the writers import python-pptx only when used
 from renderer.files import DISK_FULL
 from renderer.formats import FORMATS
@@ -158,6 +158,21 @@ cache_option = click.option(
          "$GPT2_EXPLAINER_CACHE_SIZE, default 2G). --no-cache renders every scene and writes no cache.")
 
 
+# A narrated render: every caption line spoken by an offline voice (renderer/voices.py).
+narration_options = option_group(
+    click.option("--narrate", is_flag=True,
+                 help="Speak every caption line with an offline voice; each beat lasts until its speech has "
+                      "ended (sound: AAC in MP4 and MOV, Opus in WebM; not with GIF)."),
+    click.option("--voice", default=None, metavar="NAME",
+                 help="The voice of --narrate (see `render.py voices`; none: silence where no recording). "
+                      "[default: heart for --lang en, jf_alpha for --lang ja]"),
+    click.option("--narration", "narration_dir", type=click.Path(), default=None, metavar="DIR",
+                 help="Your own recordings (WAV, MP3, M4A, FLAC), each named by its line's ID as "
+                      "`render.py script` lists them (tokens.02_pieces.1.wav); a line without one is "
+                      "spoken by --voice. Implies --narrate."),
+)
+
+
 # -- what the user typed ------------------------------------------------------------
 
 def model_flags_given(ctx):
@@ -236,6 +251,31 @@ def list_scenes():
         click.echo(f"{info.name:<{width}}  {info.summary}")
 
 
+@cli.command(short_help="Write the narration script: every caption line with its ID, to record it yourself.")
+@render_options
+@scenes_option()
+@click.option("--out", type=click.Path(), default=None, metavar="FILE.csv",
+              help="Where to write the script (and FILE.txt beside it). [default: media/<prompt>.script.csv]")
+@map_option
+@click.pass_context
+def script(ctx, **options):
+    """Write the narration script of a video (the same options as `video`): one row per caption
+    line with its stable ID (scene.beat.line), its written text and its spoken text, as CSV,
+    and as plain text to read from. Record the lines you want, name each file by its ID
+    (tokens.02_pieces.1.wav, .mp3, .m4a or .flac) and render with --narration DIR."""
+    written, rows = make_script(options, model_flags=model_flags_given(ctx))
+    click.echo(f"Wrote {written[0]} and {written[1]}: {len(rows)} lines")
+
+
+@cli.command("voices", short_help="List the offline voices of --narrate.")
+def list_voices():
+    """List the voices --narrate --voice NAME can speak with: language, whether installed, licences."""
+    from renderer.voices import voices_table
+
+    for line in voices_table():
+        click.echo(line)
+
+
 @cli.command(short_help="Render the video: every scene, drawn with the model's own numbers.")
 @render_options
 @scenes_option()
@@ -255,6 +295,7 @@ def list_scenes():
               help="Also write every beat of every scene as its own clip (clips/02_tokens.01_text.mp4, ...).")
 @cache_option
 @map_option
+@narration_options
 @click.pass_context
 def video(ctx, **options):
     """Trace a prompt (or read a saved trace) and render the lecture video.
@@ -305,6 +346,7 @@ def report_scene_failure(failure):
               help="Where to write the deck. [default: media/<prompt>.pptx or .html]")
 @cache_option
 @map_option
+@narration_options
 @click.pass_context
 def slides(ctx, **options):
     """Trace a prompt (or read a saved trace) and write a slide deck of its beats.

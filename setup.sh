@@ -78,7 +78,7 @@ refresh_constraints() {
     echo "setup: installing $TORCH_SPEC and the project into a fresh venv, without constraints"
     python3 -m venv "$fresh/venv"
     "$fresh/venv/bin/python" -m pip install -q "$TORCH_SPEC"
-    "$fresh/venv/bin/python" -m pip install -q -e ".[dev]"
+    "$fresh/venv/bin/python" -m pip install -q -e ".[dev,asr]"  # asr: what make test-tools adds
     {
         echo "# The lock file: every Python package that setup.sh installs, at the version the tests passed with."
         echo "# setup.sh passes it to pip (-c $CONSTRAINTS). torch is not listed: setup.sh installs it first"

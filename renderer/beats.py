@@ -74,8 +74,10 @@ def beat_cues(cues, beat):
     from renderer.captions import Cue
 
     end = beat.start + beat.duration
+    # overlapping by a millisecond at least: a cue that starts as the beat ends (its time and the
+    # beat's frame count differ by float noise) is the next beat's, not an empty cue of this one
     return [Cue(max(cue.start, beat.start) - beat.start, min(cue.end, end) - beat.start, cue.text)
-            for cue in cues if cue.start < end and cue.end > beat.start]
+            for cue in cues if min(cue.end, end) - max(cue.start, beat.start) >= 0.001]
 
 
 def save_beats(beats, path):

@@ -67,9 +67,10 @@ from pathlib import Path
 from renderer.beats import beats_directory
 from renderer.captions import cues_path
 from renderer.files import WORK_PREFIX, sweep_stale_work
+from renderer.sound import sound_path
 
 # Bump when what an entry holds or how a key is made changes: older entries then miss.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: a narrated clip's entry holds its sound track; speech entries
 DEFAULT_LIMIT = 2 * 1000**3  # bytes
 ENTRY_MANIFEST = "entry.json"
 TIMINGS = "timings.json"
@@ -91,9 +92,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # The code that shapes a clip, besides the scenes package: the Trace the scenes read, how a
 # scene becomes an MP4 and its cues, the presets. (Not the code that hands clips around.)
 CLIP_CODE = ("tracer/trace.py", "renderer/manim_run.py", "renderer/presets.py", "renderer/captions.py",
-             "renderer/formats.py", "renderer/beats.py", "renderer/cache.py")
+             "renderer/formats.py", "renderer/beats.py", "renderer/cache.py", "renderer/sound.py",
+             "renderer/voices.py", "renderer/narration.py")
 # Manim and what it draws and encodes with: a new version may draw a clip differently.
-CLIP_PACKAGES = ("manim", "manimpango", "pycairo", "av", "numpy")
+CLIP_PACKAGES = ("manim", "manimpango", "pycairo", "av", "numpy", "scipy", "pyloudnorm")
 
 
 # -- keys ---------------------------------------------------------------------------------
@@ -170,6 +172,9 @@ def clip_files(task):
     files = {"clip": task.out, "cues": cues_path(task.out)}
     if getattr(task, "beats", False):
         files["beats"] = beats_directory(task.out)
+    if getattr(task, "narration", None) is not None:
+        files["sound"] = sound_path(task.out)
+        files["script"] = os.path.splitext(task.out)[0] + ".script.json"  # narration.script_path
     return files
 
 

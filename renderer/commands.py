@@ -149,6 +149,7 @@ def make_video(given, saved=None, model_flags=()):
     infos = chosen_scenes(given)
     clip_cache = user_clip_cache(given["cache"])
     chosen = ClipFormat(given["clip_format"] or format_of(given["out"]), given["transparent"])
+    narration = narration_of(given, chosen)
     recorded, out, clips_dir = prepare_render(given, infos, chosen.extension, clips=True, saved=saved,
                                                 model_flags=model_flags)
 
@@ -156,8 +157,33 @@ def make_video(given, saved=None, model_flags=()):
 
     clips, subtitles = render_video(recorded, given["trace_file"], infos, scene_options(given),
                                     quality_preset(given["quality"], given["fps"]), given["jobs"], out, clips_dir,
-                                    given["captions"], clip_format=chosen, beats=given["beats"], cache=clip_cache)
+                                    given["captions"], clip_format=chosen, beats=given["beats"], cache=clip_cache,
+                                    narration=narration)
+    from renderer.narration import recordings_note
+
+    note = recordings_note(out, narration)
+    if note:
+        click.echo(note, err=True)
     return out, clips, subtitles, chosen
+
+
+def narration_of(given, clip_format):
+    """--narrate and --voice as the tasks' narration request (None: silent), checked before any work."""
+    from renderer.narration import narration_request
+
+    return narration_request(given.get("narrate", False), given.get("voice"), given["language"], clip_format,
+                             given.get("narration_dir"))
+
+
+def make_script(given, saved=None, model_flags=()):
+    """The `script` command's work: the narration script of the render `video` would make with
+    these options (narration.write_script). Returns (the files written, their rows)."""
+    infos = chosen_scenes(given)
+    recorded, out, _ = prepare_render(given, infos, ".csv", ".script.csv", saved=saved, model_flags=model_flags)
+
+    from renderer.narration import write_script
+
+    return write_script(recorded, infos, scene_options(given), given["language"], out)
 
 
 def make_slides(given, saved=None, model_flags=()):
@@ -173,10 +199,12 @@ def make_slides(given, saved=None, model_flags=()):
         reveal_dist()  # before any work: one line naming the fix
     clip_cache = user_clip_cache(given["cache"])
     infos = chosen_scenes(given)
+    narration = narration_of(given, ClipFormat())  # the beats are MP4 clips
     recorded, out, _ = prepare_render(given, infos, "." + kind, saved=saved, model_flags=model_flags)
 
     from renderer.slides import render_slides
 
     deck = render_slides(recorded, given["trace_file"], infos, scene_options(given),
-                         quality_preset(given["quality"], given["fps"]), given["jobs"], out, kind, clip_cache)
+                         quality_preset(given["quality"], given["fps"]), given["jobs"], out, kind, clip_cache,
+                         narration)
     return out, deck, infos

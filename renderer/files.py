@@ -171,20 +171,23 @@ def check_clip_names_free(clips_dir, names, earlier=None):
                             "or it was changed since); move it away, or give another --out")
 
 
-def video_caption_paths(out):
-    """The video's own caption files, beside it: v.mp4 -> v.srt, v.vtt."""
+def video_file_paths(out, captions=True, narrated=False):
+    """The video's own files beside it: v.mp4 -> v.srt, v.vtt with `captions`, and the
+    narration script v.script.csv, v.script.txt when `narrated`."""
     stem = os.path.splitext(out)[0]
-    return [stem + ".srt", stem + ".vtt"]
+    return ([stem + ".srt", stem + ".vtt"] if captions else []) + \
+        ([stem + ".script.csv", stem + ".script.txt"] if narrated else [])
 
 
-def check_video_captions_free(out, clips_dir):
-    """Refuse (UserError, naming the file) to write the video's caption files over a file this
-    program did not write beside it, or one changed since (a caption the user corrected by hand):
-    the clips' manifest lists the caption files the last render wrote, with their fingerprints."""
+def check_video_files_free(out, clips_dir, captions=True, narrated=False):
+    """Refuse (UserError, naming the file) to write the video's caption (or script) files over
+    a file this program did not write beside it, or one changed since (a caption the user
+    corrected by hand): the clips' manifest lists those the last render wrote, with their
+    fingerprints."""
     from tracer.errors import UserError
 
-    ours = written_video_captions(clips_dir)
-    for path in video_caption_paths(out):
+    ours = written_video_files(clips_dir)
+    for path in video_file_paths(out, captions, narrated):
         name = os.path.basename(path)
         if os.path.lexists(path) and not (name in ours and os.path.isfile(path) and not os.path.islink(path)
                                           and fingerprint(path) == ours[name]):
@@ -192,9 +195,9 @@ def check_video_captions_free(out, clips_dir):
                             "or it was changed since); move it away, or give another --out")
 
 
-def record_video_captions(clips_dir, paths):
-    """Add the video's caption files just published (`paths`) to the manifest in clips_dir, so
-    that the next render can tell them from a caption the user edited."""
+def record_video_files(clips_dir, paths):
+    """Add the video's caption (and script) files just published (`paths`) to the manifest in
+    clips_dir, so that the next render can tell them from a file the user edited."""
     write_manifest(clips_dir, written_clips(clips_dir), {os.path.basename(path): fingerprint(path) for path in paths})
 
 
@@ -222,10 +225,10 @@ def manifest_listing(clips_dir, key):
     return listing if isinstance(listing, dict) else {}
 
 
-def written_video_captions(clips_dir):
-    """{caption file name: fingerprint} of the video's own caption files, as the manifest in
-    clips_dir lists them (the video's folder holds them: names only, no path)."""
-    captions = manifest_listing(clips_dir, "video captions")
+def written_video_files(clips_dir):
+    """{file name: fingerprint} of the video's own caption (and script) files, as the manifest
+    in clips_dir lists them (the video's folder holds them: names only, no path)."""
+    captions = manifest_listing(clips_dir, "video files")
     return {name: recorded for name, recorded in captions.items()
             if isinstance(name, str) and os.path.basename(name) == name and isinstance(recorded, dict)}
 
@@ -234,13 +237,13 @@ def written_video_captions(clips_dir):
 CLIP_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_-]+(\.\d{2}_[A-Za-z0-9_-]+)?\.(mp4|webm|mov|gif|srt|vtt)$")
 
 
-def write_manifest(clips_dir, clips, video_captions=None):
+def write_manifest(clips_dir, clips, video_files=None):
     """List `clips` ({name: fingerprint}) as those this program wrote into clips_dir, and
-    `video_captions` ({name: fingerprint}) as the video's caption files it wrote (atomically)."""
+    `video_files` ({name: fingerprint}) as the video's caption and script files it wrote (atomically)."""
     handle, temporary = tempfile.mkstemp(dir=clips_dir, prefix=f"{WORK_PREFIX}{os.getpid()}-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump({"written by": "gpt2-explainer video", "clips": clips, "video captions": video_captions or {}},
+            json.dump({"written by": "gpt2-explainer video", "clips": clips, "video files": video_files or {}},
                       file, indent=1)
         os.replace(temporary, os.path.join(clips_dir, CLIPS_MANIFEST))
     except BaseException:

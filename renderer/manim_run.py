@@ -15,7 +15,9 @@ from renderer.captions import save_cues, scene_cues
 from renderer.files import disk_full_error, disk_is_full, private_directory, publish
 from renderer.formats import MP4
 from renderer.presets import Quality, quality_preset
-from renderer.video import join_clips
+from renderer.narration import save_script, scene_script, script_path
+from renderer.sound import add_sound, audio_codec, normalise, save_track, track, track_samples
+from renderer.video import join_clips, video_info
 
 
 def manim_settings(work, quality, output_name, still, clip_format=MP4, sections=False):
@@ -76,16 +78,25 @@ def render_with_manim(scene_class, work, quality, output_name, still, clip_forma
 
 
 def render_clip(scene_class, out, quality="low", fps=None, cues_out=None, clip_format=MP4, beats_out=None,
-                scene_name=None):
+                scene_name=None, sound_out=None):
     """Render one bound scene to the video file `out` (in `clip_format`); returns `out`. With
     `cues_out`, the caption lines the scene showed, and when, go there too (see captions.py).
     With `beats_out` (a directory, made here), every beat goes there as its own clip, named
-    after `out` and the beat, with their list (beats.py; `scene_name` is the catalog's)."""
+    after `out` and the beat, with their list (beats.py; `scene_name` is the catalog's).
+    With `sound_out` (a narrated scene), the clip and each beat carry the scene's speech, each
+    normalised on its own, and its raw track goes to `sound_out` for the joined video (sound.py)."""
     quality = quality if isinstance(quality, Quality) else quality_preset(quality, fps)
     with private_directory(os.path.dirname(os.path.abspath(out))) as work:
         written, scene = render_with_manim(scene_class, work, quality, "clip", still=False,
                                            clip_format=clip_format, sections=beats_out is not None)
         cues = scene_cues(scene, scene.renderer.time)
+        sound = None
+        if sound_out is not None:
+            info = video_info(written)
+            sound = track(scene.speech_cues, track_samples(info.frames, info.fps))
+            publish(save_track(sound, os.path.join(work, "clip.sound.wav")), sound_out)
+            publish(save_script(scene_script(scene), os.path.join(work, "clip.script.json")),
+                    script_path(out))
         if cues_out is not None:
             saved = os.path.join(work, "clip.cues.json")
             save_cues(cues, saved)
@@ -93,16 +104,20 @@ def render_clip(scene_class, out, quality="low", fps=None, cues_out=None, clip_f
         if beats_out is not None:
             stem = os.path.splitext(os.path.basename(out))[0]
             publish_beats(os.path.join(work, "sections"), "clip", stem, scene_name or stem, cues, clip_format,
-                          quality.fps, beats_out)
+                          quality.fps, beats_out, sound)
         if clip_format.codec_tag is not None:
             written = join_clips([written], os.path.join(work, "tagged" + clip_format.extension),
                                  clip_format.codec_tag)
+        if sound is not None:
+            written = add_sound(written, normalise(sound), os.path.join(work, "sounding" + clip_format.extension),
+                                audio_codec(clip_format))
         return publish(written, out)
 
 
-def publish_beats(sections_dir, output_name, clip_stem, scene_name, cues, clip_format, fps, beats_out):
+def publish_beats(sections_dir, output_name, clip_stem, scene_name, cues, clip_format, fps, beats_out, sound=None):
     """Move Manim's section files into `beats_out` under their beat names (a GIF beat made from its
-    segment-format section, a ProRes one retagged), with their list (beats.BEATS_INDEX)."""
+    segment-format section, a ProRes one retagged), with their list (beats.BEATS_INDEX); with
+    `sound` (the scene's track), each beat carries its own part of it, normalised on its own."""
     with open(os.path.join(sections_dir, output_name + ".json"), encoding="utf-8") as file:
         sections = json.load(file)
     beats = beats_from_sections(sections, scene_name, cues, fps)
@@ -117,6 +132,9 @@ def publish_beats(sections_dir, output_name, clip_stem, scene_name, cues, clip_f
             join_clips([source], target, clip_format.codec_tag)
         else:
             publish(source, target)
+        if sound is not None:
+            part = sound[track_samples(round(beat.start * fps), fps):][:track_samples(round(beat.duration * fps), fps)]
+            add_sound(target, normalise(part), target, audio_codec(clip_format))
         named.append(replace(beat, file=os.path.basename(target)))
     save_beats(named, os.path.join(beats_out, BEATS_INDEX))
     return named

@@ -20,11 +20,13 @@ from renderer.balance import longest_first, timing_key
 from renderer.beats import BEATS_INDEX, beat_cues, beat_file_name, beats_directory, load_beats, save_beats
 from renderer.cache import clip_files, clip_key, file_digest
 from renderer.captions import caption_clips_and_video, cues_path, load_cues, write_caption_files
-from renderer.files import (check_clip_names_free, check_video_captions_free, clip_name, private_directory, publish,
-                            publish_clips, record_video_captions, sweep_stale_work)
+from renderer.files import (check_clip_names_free, check_video_files_free, clip_name, private_directory, publish,
+                            publish_clips, record_video_files, sweep_stale_work)
 from renderer.formats import MP4
 from renderer.manim_run import render_still
+from renderer.narration import joined_script, narration_of_scene, write_script_files
 from renderer.progress import Progress
+from renderer.sound import add_sound, audio_codec, load_track, normalise, sound_path, track_samples
 from renderer.video import join_clips
 from renderer.workers import RenderTask, render_in_parallel, usable_cores
 
@@ -48,7 +50,7 @@ def interrupt_on_sigterm():
 
 
 def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips_dir, captions=True,
-                 clip_format=MP4, beats=False, cache=None):
+                 clip_format=MP4, beats=False, cache=None, narration=None):
     """Render every scene in worker processes, join the clips, then put the files in place.
 
     `recorded` is the Trace (saved for the workers unless `trace_file` already holds it),
@@ -61,8 +63,9 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
     scenes to render are handed out longest first (balance.py). Everything is written inside
     a private work directory beside `out`; the clips and the video are moved to their final
     names (atomically) only once all of them are complete; with `captions`, each with its
-    caption files (.srt and .vtt, see captions.py). Raises workers.SceneFailed if a scene
-    fails. Returns the published clip paths (with their caption files) and the video's caption files.
+    caption files (.srt and .vtt, see captions.py). With `narration` (narration.narration_request),
+    every caption line is spoken and every file carries the sound (sound.py). Raises
+    workers.SceneFailed if a scene fails. Returns the published clip paths (with their caption files) and the video's caption files.
     """
     parent = os.path.dirname(os.path.abspath(out))
     sweep_stale_work(parent)
@@ -70,32 +73,56 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
         if trace_file is None:  # workers read the trace from a file: plain tensors, no pickle
             trace_file = os.path.join(work, "trace.safetensors")
             recorded.save(trace_file)
-        tasks = scene_tasks(infos, trace_file, options, quality, work, clip_format, beats)
+        tasks = scene_tasks(infos, trace_file, options, quality, work, clip_format, beats, narration,
+                            speech_cache_dir=None if cache is None else str(cache.root))
         # the user's own files under the clips' names: refused now, not after the render
         # (a beat's name is known only once rendered: publish_clips checks those)
         check_clip_names_free(clips_dir, [name for task in tasks for name in clip_file_names(task.out, captions)])
-        if captions:
-            check_video_captions_free(out, clips_dir)
+        check_video_files_free(out, clips_dir, captions, narration is not None)
         render_tasks(tasks, trace_file, quality, jobs, cache)
-        return publish_video([task.out for task in tasks], work, out, clips_dir, captions, clip_format, beats)
+        return publish_video([task.out for task in tasks], work, out, clips_dir, captions, clip_format, beats,
+                             narrated=narration is not None)
 
 
-def publish_video(finished, work, out, clips_dir, captions=True, clip_format=MP4, beats=False):
+def publish_video(finished, work, out, clips_dir, captions=True, clip_format=MP4, beats=False, narrated=False):
     """Join the clips `finished` (in video order, in the work directory `work`) into the video,
     write the caption files when `captions`, then move video, clips (with their beats when
-    `beats`) and captions to their final names. Returns (clip paths, the video's caption files)."""
-    if captions:  # a caption file the user edited stays (checked again: a batch job arrives here only)
-        check_video_captions_free(out, clips_dir)
+    `beats`) and captions to their final names; a `narrated` video gets the clips' sound tracks
+    end to end as its own (joined_sound). Returns (clip paths, the video's caption files)."""
+    # a caption or script file the user edited stays (checked again: a batch job arrives here only)
+    check_video_files_free(out, clips_dir, captions, narrated)
     joined = join_clips(finished, os.path.join(work, "video" + clip_format.extension), clip_format.codec_tag)
+    scripts = []
+    if narrated:
+        joined = add_sound(joined, normalise(joined_sound(finished)), joined, audio_codec(clip_format))
+        scripts = write_script_files(joined_script(finished), os.path.join(work, "video.script"))
     clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
     beat_clips = beat_clips_and_captions(finished, captions) if beats else []
     clips = publish_clips(finished + beat_clips + clip_captions, clips_dir)
     video_captions = [publish(path, os.path.splitext(out)[0] + os.path.splitext(path)[1])
                       for path in video_captions]
+    video_captions += [publish(path, os.path.splitext(out)[0] + path[len(os.path.join(work, "video")):])
+                       for path in scripts]  # NAME.script.csv, NAME.script.txt
     if video_captions:
-        record_video_captions(clips_dir, video_captions)
+        record_video_files(clips_dir, video_captions)
     publish(joined, out)
     return clips, video_captions
+
+
+def joined_sound(clips):
+    """The clips' raw sound tracks (sound.sound_path, beside each) end to end: one track, each part
+    exactly as long as its clip's frames, normalised once (no restart, so no gap or click at a join)."""
+    import numpy as np
+
+    from renderer.video import video_info
+
+    parts = []
+    for clip in clips:
+        info = video_info(clip)
+        samples = track_samples(info.frames, info.fps)
+        part = load_track(sound_path(clip))[:samples]
+        parts.append(np.pad(part, (0, samples - len(part))))
+    return np.concatenate(parts)
 
 
 def beat_clips_and_captions(clips, captions):
@@ -111,10 +138,12 @@ def beat_clips_and_captions(clips, captions):
     return files
 
 
-def scene_tasks(infos, trace_file, options, quality, work, clip_format=MP4, beats=False):
+def scene_tasks(infos, trace_file, options, quality, work, clip_format=MP4, beats=False, narration=None,
+                speech_cache_dir=None):
     """One RenderTask per catalog entry of `infos`, its clip named by its place in the video."""
     return [RenderTask(index=position, scene=info, trace_path=os.path.abspath(trace_file),
                        options=options, quality=quality, clip_format=clip_format, beats=beats,
+                       narration=narration_of_scene(narration, info.name), speech_cache_dir=speech_cache_dir,
                        out=os.path.join(work, clip_name(position, info.name, clip_format.extension)))
             for position, info in enumerate(infos, start=1)]
 

@@ -22,7 +22,9 @@ from renderer.captions import cues_path
 from renderer.files import DISK_FULL
 from renderer.formats import MP4, ClipFormat
 from renderer.manim_run import render_clip
+from renderer.narration import narrator_for
 from renderer.presets import Quality
+from renderer.sound import sound_path
 from tracer.errors import UserError  # plain Python: no torch
 
 
@@ -38,6 +40,8 @@ class RenderTask:
     out: str  # the finished clip's path
     clip_format: ClipFormat = MP4  # its container, codec and background
     beats: bool = False  # also each beat as its own clip, in beats.beats_directory(out)
+    narration: dict = None  # a narrated clip: renderer/narration.py's request ({"voice": ..., "engine": ...})
+    speech_cache_dir: str = None  # where spoken lines are cached (the clip cache), or None (--no-cache)
 
 
 class Outcome(enum.Enum):
@@ -238,12 +242,14 @@ def render_task(task, traces):
             traces[path] = Trace.load(path)
         return traces[path]
 
+    narrator = narrator_for(task)
     if hasattr(task, "bind_scene"):  # a task that draws two traces (renderer/compare.py) binds its own scene
         scene_class = task.bind_scene(load)
     else:
-        scene_class = task.scene.load().bind(load(task.trace_path), SceneOptions(**task.options))
+        scene_class = task.scene.load().bind(load(task.trace_path), SceneOptions(**task.options), narrator)
     render_clip(scene_class, task.out, task.quality, cues_out=cues_path(task.out), clip_format=task.clip_format,
-                beats_out=beats_directory(task.out) if task.beats else None, scene_name=task.scene.name)
+                beats_out=beats_directory(task.out) if task.beats else None, scene_name=task.scene.name,
+                sound_out=sound_path(task.out) if narrator is not None else None)
 
 
 def exit_when_orphaned(parent_pid, interval=0.5):

@@ -15,6 +15,7 @@ to the front.
 """
 
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,8 @@ from scenes.kit.numbers import MINUS_INFINITY, fmt_value
 from scenes.kit.text import display_text, fit_within, words, wrap_columns
 from scenes.kit.tokens import piece_label, window
 from scenes.kit.vectors import VectorRow
-from scenes.strings import say
+from scenes.spoken import spoken_form
+from scenes.strings import say_both
 from scenes.theme import get_theme
 from scenes.views import LayerView, choose_head, head_behaviour
 
@@ -45,6 +47,9 @@ class SceneOptions:
     corner_map: bool = True  # False (--no-map): no small map of the forward pass in the corner
 
 
+SPEECH_PAUSE = 0.4  # seconds of quiet after a spoken line before its beat may end
+
+
 def shown_model_name(model):
     """A model as named on screen and slide: a path shows its folder's name, hub names as they are."""
     name = os.path.basename(os.path.normpath(model)) if os.sep in model else model
@@ -57,6 +62,9 @@ class TraceScene(CheapShowing, Scene):
     trace = None
     options = SceneOptions()
     info = None  # its catalog entry (scenes/catalog.py), when it is not in CATALOG itself (a test's scene)
+    # Bound by the renderer for a narrated clip (renderer/narration.py): speak(line_id, text)
+    # returns the line's speech, mono samples at `narrator.rate`. None: a silent clip, timed as ever.
+    narrator = None
 
     # Layout shared by every scene (Manim units; the frame is 14.2 x 8).
     margin = 0.45
@@ -64,9 +72,10 @@ class TraceScene(CheapShowing, Scene):
     caption_size = 26
 
     @classmethod
-    def bind(cls, trace, options=SceneOptions()):
-        """A subclass of this scene that draws `trace` with `options` (Manim builds scenes without arguments)."""
-        return type(cls.__name__, (cls,), {"trace": trace, "options": options})
+    def bind(cls, trace, options=SceneOptions(), narrator=None):
+        """A subclass of this scene that draws `trace` with `options` (Manim builds scenes without
+        arguments), spoken by `narrator` when given."""
+        return type(cls.__name__, (cls,), {"trace": trace, "options": options, "narrator": narrator})
 
     def setup(self):
         if self.trace is None:
@@ -75,13 +84,24 @@ class TraceScene(CheapShowing, Scene):
         self.camera.background_color = self.theme.background
         self.caption = None
         self.caption_cues = []  # (time it appears, text) of every caption line: the caption files' cues
+        self.speech_cues = []  # (time it starts, samples) of every spoken line: the clip's sound
+        self.script = []  # (line ID, written, spoken) of every caption line: the narration script
+        self.speech_until = 0.0  # when the last line's speech (and its pause) ends
+        self.beat_number, self.beat_title, self.line_number = 0, "start", 0  # for each line's stable ID
         self.corner_map = self.add_corner_map() if self.options.corner_map else None
 
     def tear_down(self):
-        """Done drawing: drop what this scene read from a trace file (a worker renders its next
-        scene with the same Trace, and that scene reads its own tensors)."""
+        """Done drawing: the last line's speech waited out, then drop what this scene read from a
+        trace file (a worker renders its next scene with the same Trace, and that scene reads its
+        own tensors)."""
+        self.hold_for_speech()
         self.trace.forget()
         super().tear_down()
+
+    def catalog_name(self):
+        """This scene's name in the catalog ("tokens"), or None for a scene outside it."""
+        info = self.info or entry_of(type(self))  # bound and test subclasses too
+        return None if info is None else info.name
 
     def add_corner_map(self):
         """The small map of the forward pass, this scene's part lit, in the top right margin
@@ -110,14 +130,54 @@ class TraceScene(CheapShowing, Scene):
         super().wait(duration * self.options.pace, *args, **kwargs)
 
     def beat(self, name):
-        """Start a new beat: one Manim section (one slide)."""
+        """Start a new beat: one Manim section (one slide), once the last one's speech has ended."""
+        self.hold_for_speech()
         self.next_section(f"{type(self).__name__}.{name}")
+        self.beat_number, self.beat_title, self.line_number = self.beat_number + 1, name, 0
+
+    # -- narration: the voice sets the beat's length when it is longer than the animation ----
+
+    def hold_for_speech(self):
+        """The one place a narrated scene waits for its voice (manim-voiceover's pattern: a beat
+        lasts as long as the longer of its animations and its speech): called where a beat, a
+        caption line or the scene ends. Not scaled by the pace: the speech sets this time.
+        Without a narrator, nothing is ever waited for."""
+        remaining = self.speech_until - self.renderer.time
+        if remaining >= 1 / config.frame_rate:  # less than a frame would draw nothing
+            Scene.wait(self, remaining)
+
+    def line_id(self):
+        """The stable ID of the line being spoken: scene, beat and line ("tokens.02_pieces.1"),
+        what a lecturer's recording of it is named (renderer/narration.py). The beat part is
+        the one its beat clip is named by (02_tokens.02_pieces.mp4: renderer.beats.safe_name's
+        rule, so "step 1" is "step-1"), a file name's characters only."""
+        scene = self.catalog_name() or type(self).__name__
+        beat = re.sub(r"[^A-Za-z0-9_-]+", "-", self.beat_title).strip("-") or "beat"
+        return f"{scene}.{self.beat_number:02d}_{beat}.{self.line_number}"
+
+    def speak(self, text):
+        """Hand the caption `text`'s spoken form to the narrator, starting now; the beat holds
+        until it has ended, plus SPEECH_PAUSE."""
+        self.line_number += 1
+        spoken = spoken_form(text, self.options.language, self.__dict__.get("spoken_lines", {}).get(text))
+        self.script.append((self.line_id(), text, spoken))
+        if self.narrator is None:
+            return
+        samples = self.narrator.speak(self.line_id(), spoken)
+        start = self.renderer.time
+        self.speech_cues.append((start, samples))
+        if len(samples):
+            self.speech_until = start + len(samples) / self.narrator.rate + SPEECH_PAUSE
 
     # -- words ---------------------------------------------------------------------------
 
     def say(self, key, **values):
-        """The string table's text for `key` in this scene's language."""
-        return say(self.options.language, key, **values)
+        """The string table's text for `key` in this scene's language (its spoken form, where the
+        table has one, is remembered for when the line becomes a caption: see speak)."""
+        written, spoken = say_both(self.options.language, key, **values)
+        if spoken is not None:
+            self.__dict__.setdefault("spoken_lines", {})[written] = spoken
+        return written
 
     def words(self, key, size=28, color=None, strut=False, **values):
         """A Text of the string table's `key` in the theme's text font."""
@@ -181,15 +241,18 @@ class TraceScene(CheapShowing, Scene):
     def set_caption(self, text, run_time=0.7):
         """Say what the beat is about: replace the bottom caption line with `text` (the old
         one leaves before the new one comes, so two sentences never blur together). The
-        line is recorded with the time it appears, for the caption files; without on-screen
+        line is recorded with the time it appears, for the caption files, and spoken from then
+        on when the scene is narrated (the old line's speech ends first); without on-screen
         captions it takes the same time and draws nothing, so both videos run alike."""
         drawn = self.options.on_screen_captions
+        self.hold_for_speech()
         if self.caption_cues:
             if drawn:
                 self.play(Fade(self.caption, appear=False), run_time=run_time * 0.4)
             else:
                 self.wait(run_time * 0.4)
         self.caption_cues.append((self.renderer.time, text))
+        self.speak(text)
         if not drawn:
             self.wait(run_time * 0.6)
             return None

@@ -7,7 +7,8 @@ Numbers go in through named placeholders with their format in the table
 ("{vocab_size:,}"), because how a number is written is part of the language too.
 """
 
-from scenes.strings_ja import JA
+from scenes.spoken import spoken_piece
+from scenes.strings_ja import JA, SPOKEN_JA
 
 STRINGS = {
     "en": {
@@ -298,6 +299,59 @@ STRINGS = {
     },
     "ja": JA,
 }
+
+# What an English voice reads where the written line does not read aloud (symbols, matrix
+# names, a layout note): same placeholders as the written line. scenes/spoken.py makes the
+# rest speakable (pieces, minus signs, ...).
+SPOKEN = {
+    "en": {
+        "map.explain_block": "One layer opened up: attention, then the MLP. Each reads the stream through a "
+                             "LayerNorm and adds its result back.",
+        "tokens.pieces_spaces": "{n_tokens} pieces, each from a vocabulary of {vocab_size:,}. A small mark shows "
+                                "each space.",
+        "embeddings.explain_token": "The ID picks one row of the token embedding matrix: a vector of {d_model:,} "
+                                    "numbers.",
+        "embeddings.explain_position": "The position picks one row of the position embedding matrix: where the "
+                                       "token stands.",
+        "embeddings.explain_sum": "Their sum is what the first layer reads: the residual stream.",
+        "embeddings.explain_all": "Every token becomes a vector: {n_tokens} rows of {d_model:,} numbers.",
+        "prediction.sampled": "Sampled at temperature {temperature:g}, top k {top_k}, top p {top_p:g}: after the "
+                              "cuts it had a {percent} chance.",
+        "prediction.explain_final_norm": "After the last of the {n_layers} layers, one more LayerNorm: the final one.",
+        "prediction.explain_tied": "The logits are the vector times the unembedding matrix, which is the embedding "
+                                   "matrix, reused.",
+        "prediction.explain_untied": "The logits are the vector times the unembedding matrix: this model's own, "
+                                     "not the embedding matrix.",
+        "loop.more_steps": "{n_more} more steps, one token each.",
+        "layernorm.explain_normalised": "Subtract the mean, divide by the spread: now the mean is 0, and the "
+                                        "spread about 1.",
+        "qkv.explain_input": "Each token's vector, after LayerNorm: {d_model:,} numbers per token.",
+        "qkv.explain_query": "The vector times the query weights, plus a bias, gives each token's query: what it "
+                             "looks for.",
+        "qkv.explain_key": "The vector times the key weights gives each token's key: what it can be found by.",
+        "qkv.explain_value": "The vector times the value weights gives each token's value: what it passes on. "
+                             "{d_head} numbers each.",
+        "dots.explain_grid": "Each query meets each key: their dot product, one number per pair of tokens.",
+        "dots.explain_scale": "So every cell is divided by the square root of {d_head}, which is {root:g}: these "
+                              "are the attention scores.",
+        "mask.explain_mask": "A token may only look back: the score of every later token becomes minus infinity.",
+        "softmax.explain_exp": "First e to the power of each score, and their sum.",
+        "weighted.explain_values": "Each token offers its value vector: {d_head} numbers.",
+        "weighted.explain_sum": "Their sum is this head's output for {piece}: {d_head} numbers.",
+        "heads.explain_concat": "Each head's output is placed side by side: {n_tokens} rows of {d_model:,} numbers.",
+        "heads.explain_project": "Times the output weights, plus a bias: the attention output.",
+        "mlp.explain_expand": "The MLP reads the vector after the second LayerNorm: times the input weights, plus "
+                              "a bias, gives {d_mlp:,} pre-activations.",
+        "mlp.explain_project": "Times the output weights, plus a bias: the {d_mlp:,} numbers go back to "
+                               "{d_model:,}, the MLP's output.",
+        "sampling.explain_cuts": "Top k {top_k} keeps the {kept_k:,} most probable; top p {top_p:g} keeps them until "
+                                 "the running sum passes {top_p:g}. Tokens left: {kept:,}.",
+        "sampling.greedy": "Greedy decoding, at temperature 0: no draw, the largest bar is chosen.",
+        "sampling.no_steps": "No token was generated, so nothing was drawn.",
+        "loop.no_steps": "No token was generated.",
+    },
+    "ja": SPOKEN_JA,
+}
 LANGUAGES = tuple(STRINGS)  # what --lang accepts
 
 DEFAULT_LANGUAGE = "en"
@@ -310,3 +364,16 @@ def say(language, key, **values):
     language or key is a bug and raises KeyError.
     """
     return STRINGS[language][key].format(**values)
+
+
+def say_both(language, key, **values):
+    """(written, spoken) for `key`: the line as `say` writes it, and the words a voice reads (its
+    SPOKEN variant, each token piece as a voice reads it), or None where the written line will do
+    (scenes/spoken.py makes it speakable)."""
+    written = say(language, key, **values)
+    spoken = SPOKEN[language].get(key)
+    if spoken is None and "piece" not in values:
+        return written, None
+    spoken_values = {name: spoken_piece(value, language) if name == "piece" else value
+                     for name, value in values.items()}
+    return written, (spoken or STRINGS[language][key]).format(**spoken_values)

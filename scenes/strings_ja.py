@@ -278,3 +278,45 @@ JA = {
     "compare.is_last": "プロンプトの次のトークン",
     "compare.inside": "位置{position}のロジットレンズ（最終層）",
 }
+
+# What a Japanese voice reads where the written line does not read aloud (scenes/spoken.py then
+# writes numbers in kanji and English words in katakana). Same placeholders as JA.
+SPOKEN_JA = {
+    "map.explain_block": "1つの層の中身：アテンション、次にMLP。どちらもLayerNormを通して残差ストリームを読み、"
+                         "結果を足し戻します。",
+    "tokens.pieces_spaces": "{n_tokens}個のトークン。どれも{vocab_size:,}語の語彙のどれかです。空白は印で示します。",
+    "tokens.bytes": "ジーピーティーツーはバイト単位で読むので、1文字が複数のトークンにまたがることがあります。",
+    "embeddings.explain_token": "アイディーで埋め込み行列の1行を取り出します。{d_model:,}個の数値からなるベクトルです。",
+    "embeddings.explain_position": "位置で位置埋め込み行列の1行を取り出します。トークンがどこにあるかを表します。",
+    "embeddings.explain_sum": "この2つの和が最初の層の入力、残差ストリームです。",
+    "embeddings.explain_all": "各トークンがベクトルになります。{n_tokens}行、それぞれ{d_model:,}個の数値です。",
+    "prediction.sampled": "温度{temperature:g}、トップケー{top_k}、トップピー{top_p:g}でサンプリングしました。"
+                          "絞り込んだ後の確率は{percent}でした。",
+    "prediction.explain_final_norm": "{n_layers}層を通ったあと、最後にもう一度LayerNormをかけます。",
+    "prediction.explain_tied": "ロジットは、ベクトルに出力行列を掛けたものです。出力行列は埋め込み行列を使い回したものです。",
+    "prediction.explain_untied": "ロジットは、ベクトルに出力行列を掛けたものです。このモデル独自の出力行列で、"
+                                 "埋め込み行列ではありません。",
+    "loop.more_steps": "残り{n_more}ステップ、1回に1トークンずつです。",
+    "loop.no_steps": "トークンは生成していません。",
+    "layernorm.explain_normalised": "平均を引き、標準偏差で割ると、平均0、標準偏差ほぼ1になります。",
+    "qkv.explain_query": "ベクトルにクエリの重みを掛けてバイアスを足すと、クエリになります。そのトークンが探すものです。",
+    "qkv.explain_key": "ベクトルにキーの重みを掛けるとキーになります。ほかのトークンから見つけてもらうための目印です。",
+    "qkv.explain_value": "ベクトルにバリューの重みを掛けるとバリューになります。相手に渡す中身で、それぞれ{d_head}個の数値です。",
+    "dots.explain_grid": "すべてのクエリとキーの組み合わせで内積を計算します。トークンの組ごとに1つの数値です。",
+    "dots.explain_scale": "そこで各マスをルート{d_head}、つまり{root:g}で割ります。これがアテンションスコアです。",
+    "mask.explain_mask": "トークンは前しか見られません。後ろのトークンのスコアはすべてマイナス無限大にします。",
+    "softmax.explain_exp": "まず各スコアについてイーのべき乗を計算し、その合計を求めます。",
+    "weighted.explain_values": "各トークンはバリューベクトル、{d_head}個の数値を差し出します。",
+    "weighted.explain_sum": "その合計が、「{piece}」に対するこのヘッドの出力です。{d_head}個の数値です。",
+    "heads.explain_concat": "各ヘッドの出力を横に並べると、{n_tokens}行{d_model:,}列になります。",
+    "heads.explain_project": "これに出力の重みを掛けてバイアスを足したものが、アテンションの出力です。",
+    "mlp.explain_expand": "MLPは二つ目のLayerNormの後のベクトルに入力の重みを掛けてバイアスを足し、"
+                          "活性化前の値を{d_mlp:,}個作ります。",
+    "mlp.explain_project": "出力の重みを掛けてバイアスを足すと、{d_mlp:,}個の値が{d_model:,}個に戻ります。"
+                           "これがMLPの出力です。",
+    "sampling.explain_cuts": "トップケー{top_k}で上位{kept_k:,}個を残し、トップピー{top_p:g}で累積和が{top_p:g}を"
+                             "超えるまでを残します。残りは{kept:,}個です。",
+    "sampling.explain_draw": "乱数生成器が0以上1未満の数を引き、その数を含む区間のトークンが選ばれます。",
+    "sampling.greedy": "貪欲法です。乱数は引かず、最も大きい棒を選びます。",
+    "sampling.no_steps": "トークンを生成していないので、何も引いていません。",
+}

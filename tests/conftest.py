@@ -13,7 +13,7 @@ from tracer.testing import GPT2_SMALL_SHAPE, build_random_checkpoint, byte_token
 RENDERING_MODULES = {
     "test_attention_scenes", "test_balance", "test_batch", "test_captions", "test_catalog", "test_clients",
     "test_clip_cache", "test_decks", "test_formats", "test_frames", "test_head_behaviour", "test_hostile_batch",
-    "test_hostile_files", "test_languages", "test_lazy_trace", "test_legibility", "test_map", "test_notebook",
+    "test_hostile_files", "test_languages", "test_lazy_trace", "test_legibility", "test_map", "test_narration", "test_notebook",
     "test_readme_batch", "test_rendering", "test_sampling_record", "test_scene_numbers", "test_scenes",
     "test_slides", "test_trace_validation", "test_video",
     "test_compare_scenes", "test_compare_cli",  # scenes/compare, render.py compare

@@ -37,6 +37,7 @@ class Deck:
     width: int  # the clips' picture size, pixels
     height: int
     language: str
+    narrated: bool = False  # the beat clips carry speech (render.py slides --narrate)
 
 
 def build_deck(recorded, beats, posters, language, theme, quality):

@@ -108,9 +108,12 @@ def title_section(deck):
 
 
 def beat_section(deck, beat):
-    # muted: browsers let only a silent video start by itself (the clips have no sound anyway)
+    # muted when silent: browsers let only a silent video start by itself. A narrated deck's
+    # videos are not: browsers block their sound until a user gesture, and the title slide has
+    # no video, so the key press that leaves it is that gesture (each beat then plays with sound).
+    muted = "" if deck.narrated else " muted"
     return (f'<section class="beat" data-background-color="{deck.background}" data-label="{html.escape(beat.label)}">\n'
-            f'<video data-autoplay muted playsinline preload="auto" poster="{data_uri(beat.poster, "image/png")}" '
+            f'<video data-autoplay{muted} playsinline preload="auto" poster="{data_uri(beat.poster, "image/png")}" '
             f'src="{data_uri(beat.clip, "video/mp4")}"></video>\n'
             f'<aside class="notes">{html.escape(beat.notes)}</aside>\n'
             "</section>")

@@ -1,0 +1,167 @@
+"""Sound tracks: a clip's speech laid on its timeline, loudness normalised, and muxed beside the picture.
+
+A narrated scene records where each line's speech starts (scenes.base.TraceScene keeps
+`speech_cues`); its clip's sound is those samples on a silent track exactly as long as the
+clip's frames (`track`), kept beside the clip as a WAV file (`sound_path`) while rendering.
+Every file that plays gets its own normalised copy: a clip, a beat, and the joined video,
+whose sound is the clips' tracks end to end, normalised and encoded once (so a join has no
+gap, no encoder priming and no click: the track never restarts).
+
+Loudness follows EBU R128 as lecture platforms ask: -16 LUFS integrated (ITU-R BS.1770-4,
+measured by pyloudnorm), true peak at most -1 dBTP (measured 4x oversampled); a peak the
+gain would push over the ceiling is turned down by a smooth limiter, never clipped. Sound
+is AAC in MP4 and MOV, Opus in WebM, 48 kHz mono; GIF has none (commands refuse it).
+PyAV, SciPy and pyloudnorm are imported inside the functions.
+"""
+
+import os
+from fractions import Fraction
+
+import numpy as np
+
+from renderer.files import private_directory, publish
+from renderer.voices import RATE, read_wav, write_wav
+
+TARGET_LUFS = -16.0
+PEAK_CEILING_DBTP = -2.0  # the limiter's ceiling: a margin under -1 dBTP for the lossy encoder's overshoot
+OVERSAMPLING = 4  # true peak: BS.1770-4 measures the signal 4x oversampled
+LIMITER_SECONDS = 0.005  # how far a peak's gain reduction spreads each way (smooth: no click)
+AUDIO_CODECS = {"mp4": "aac", "mov": "aac", "webm": "libopus"}
+
+
+def sound_path(clip):
+    """Where a clip's sound track waits while rendering: 01_title.mp4 -> 01_title.sound.wav."""
+    return os.path.splitext(clip)[0] + ".sound.wav"
+
+
+def track_samples(frames, fps):
+    """A track as long as `frames` frames at `fps`, in samples."""
+    return round(Fraction(frames) * RATE / Fraction(fps).limit_denominator(1001))
+
+
+def track(speech_cues, n_samples):
+    """Each (start in seconds, samples) of `speech_cues` at its place on a silent track of `n_samples`."""
+    out = np.zeros(n_samples, dtype=np.float32)
+    for start, samples in speech_cues:
+        begin = round(start * RATE)
+        piece = samples[: max(0, n_samples - begin)]
+        out[begin: begin + len(piece)] += piece
+    return out
+
+
+def save_track(samples, path):
+    return write_wav(path, samples)
+
+
+def load_track(path):
+    samples, rate = read_wav(path)
+    if rate != RATE:
+        raise ValueError(f"{path}: {rate} Hz, not {RATE}")
+    return samples
+
+
+# -- loudness ------------------------------------------------------------------------------------
+
+def integrated_loudness(samples):
+    """LUFS (ITU-R BS.1770-4, gated); -inf for silence or a track shorter than one 0.4 s block."""
+    import pyloudnorm
+
+    if len(samples) < int(0.4 * RATE) or not np.any(samples):
+        return float("-inf")
+    return float(pyloudnorm.Meter(RATE).integrated_loudness(samples.astype(np.float64)))
+
+
+def true_peaks(samples):
+    """Per sample, the largest magnitude of the 4x oversampled signal around it (inter-sample peaks)."""
+    from scipy.signal import resample_poly
+
+    upsampled = resample_poly(samples.astype(np.float64), OVERSAMPLING, 1)[: len(samples) * OVERSAMPLING]
+    return np.abs(upsampled).reshape(len(samples), OVERSAMPLING).max(axis=1)
+
+
+def true_peak_dbtp(samples):
+    peak = true_peaks(samples).max() if len(samples) else 0.0
+    return 20 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def limit(samples, ceiling_dbtp=PEAK_CEILING_DBTP):
+    """Turn down only what peaks over the ceiling: the gain each sample needs, spread by a minimum
+    filter (so every sample near a peak is as low as the peak needs) then smoothed by a moving
+    average of the same width (each averaged gain is at most the least one needed nearby)."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    ceiling = 10 ** (ceiling_dbtp / 20)
+    needed = np.minimum(1.0, ceiling / np.maximum(true_peaks(samples), 1e-12))
+    if needed.min() >= 1.0:
+        return samples
+    width = 2 * int(LIMITER_SECONDS * RATE) + 1
+    gain = uniform_filter1d(minimum_filter1d(needed, width), width)
+    return (samples * gain).astype(np.float32)
+
+
+def normalise(samples):
+    """`samples` at TARGET_LUFS with true peaks under the ceiling; silence stays silence. A gain,
+    then the limiter, twice (limiting lowers the loudness a little; the second pass makes it up)."""
+    out = samples.astype(np.float32)
+    for _ in range(3):
+        loudness = integrated_loudness(out)
+        if not np.isfinite(loudness):
+            return out
+        out = limit((out * 10 ** ((TARGET_LUFS - loudness) / 20)).astype(np.float32))
+    return out
+
+
+# -- into a video file --------------------------------------------------------------------------
+
+def add_sound(video, samples, out, codec):
+    """`video` with `samples` (mono, RATE) as its sound track, encoded with `codec` ("aac" or
+    "libopus"), written to `out`: the picture's packets are copied, never re-encoded."""
+    import av
+
+    from renderer.video import copy_stream
+
+    with private_directory(os.path.dirname(os.path.abspath(out))) as work:
+        written = os.path.join(work, "sound" + os.path.splitext(out)[1])
+        with av.open(str(video)) as source, av.open(written, mode="w") as target:
+            picture = source.streams.video[0]
+            copy = copy_stream(target, picture)
+            audio = target.add_stream(codec, rate=RATE, layout="mono")
+            audio.time_base = Fraction(1, RATE)
+            for packet in source.demux(picture):
+                if packet.dts is None:
+                    continue
+                packet.stream = copy
+                target.mux(packet)
+            chunk = RATE // 10  # frames of 0.1 s: the encoder re-frames them to its own size
+            for start in range(0, len(samples), chunk):
+                frame = av.AudioFrame.from_ndarray(samples[None, start: start + chunk].astype(np.float32),
+                                                   format="flt", layout="mono")
+                frame.sample_rate = RATE
+                frame.pts = start
+                frame.time_base = Fraction(1, RATE)
+                target.mux(audio.encode(frame))
+            target.mux(audio.encode(None))
+        return publish(written, out)
+
+
+def audio_codec(clip_format):
+    """The codec of a format's sound: AAC in MP4 and MOV, Opus in WebM (none for GIF)."""
+    return AUDIO_CODECS[clip_format.name]
+
+
+def read_sound(path, rate=None):
+    """(mono float32 samples, their rate) of a file's first audio stream, decoded (any format
+    FFmpeg reads: a video's track, WAV, MP3, M4A, FLAC), resampled to `rate` when given."""
+    import av
+
+    chunks = []
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        rate = rate or stream.rate
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        for frame in container.decode(stream):
+            for converted in resampler.resample(frame):
+                chunks.append(converted.to_ndarray().reshape(-1))
+        for converted in resampler.resample(None):
+            chunks.append(converted.to_ndarray().reshape(-1))
+    return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), rate
