@@ -102,13 +102,15 @@ def limit(samples, ceiling_dbtp=PEAK_CEILING_DBTP):
 def normalise(samples):
     """`samples` at TARGET_LUFS with true peaks under the ceiling; silence stays silence. A gain,
     then the limiter, twice (limiting lowers the loudness a little; the second pass makes it up)."""
-    out = samples.astype(np.float32)
+    out, limited = samples.astype(np.float32), False
     for _ in range(3):
         loudness = integrated_loudness(out)
         if not np.isfinite(loudness):
             return out
-        out = limit((out * 10 ** ((TARGET_LUFS - loudness) / 20)).astype(np.float32))
-    return out
+        if abs(loudness - TARGET_LUFS) < 0.2:  # close enough (a tenth of a step one hears): done
+            break
+        out, limited = limit((out * 10 ** ((TARGET_LUFS - loudness) / 20)).astype(np.float32)), True
+    return out if limited else limit(out)
 
 
 # -- into a video file --------------------------------------------------------------------------
