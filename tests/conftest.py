@@ -29,7 +29,7 @@ def renders(item):
 # notebooks' kernels, the batches' clusters, the decks' clients, the videos' renders): run
 # first when this checkout has no timings of its own yet (see `longest_first` below).
 SLOW_MODULES = (
-    "test_nano_sort_model", "test_hub", "test_notebook", "test_batch", "test_hostile_batch", "test_slides",
+    "test_nano_sort_model", "test_narration", "test_hub", "test_notebook", "test_batch", "test_hostile_batch", "test_slides",
     "test_clients", "test_hostile_files", "test_video", "test_compare_scenes", "test_compare_cli",
     "test_readme_batch", "test_clip_cache", "test_formats", "test_captions", "test_rendering", "test_languages",
     "test_tracer", "test_cli",
@@ -40,7 +40,7 @@ SLOW_MODULES = (
 ONE_WORKER_MODULES = {
     "test_slides", "test_formats", "test_batch", "test_notebook", "test_hub", "test_clients", "test_lazy_trace",
     "test_trace_validation", "test_nano_sort_tracer", "test_checkpoints", "test_compare_scenes", "test_compare_cli",
-    "test_compare_pair",
+    "test_compare_pair", "test_narration",
 }
 TIMINGS_KEY = "gpt2-explainer/test-seconds"  # in pytest's cache (.pytest_cache): {test id: seconds}
 
