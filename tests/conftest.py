@@ -40,8 +40,11 @@ SLOW_MODULES = (
 ONE_WORKER_MODULES = {
     "test_slides", "test_formats", "test_batch", "test_notebook", "test_hub", "test_clients", "test_lazy_trace",
     "test_trace_validation", "test_nano_sort_tracer", "test_checkpoints", "test_compare_scenes", "test_compare_cli",
-    "test_compare_pair", "test_narration",
+    "test_compare_pair",
 }
+# Fixtures as costly, in modules whose other tests are best spread: the tests that use one
+# share a worker (the narrated demo, rendered once for the tests that listen to it).
+ONE_WORKER_FIXTURES = ("narrated",)
 TIMINGS_KEY = "gpt2-explainer/test-seconds"  # in pytest's cache (.pytest_cache): {test id: seconds}
 
 
@@ -110,6 +113,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(group))
         elif item.module.__name__ in ONE_WORKER_MODULES:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+        elif any(name in item.fixturenames for name in ONE_WORKER_FIXTURES):
+            fixture = next(name for name in ONE_WORKER_FIXTURES if name in item.fixturenames)
+            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{fixture}"))
 
 
 @pytest.fixture(autouse=True)
