@@ -15,7 +15,7 @@ demo: setup
 test: setup test-tools
 	$(PYTHON) -m pytest -q -n auto --dist loadgroup --no-loadscope-reorder --durations=15
 
-# The tests that need no Manim render (about a minute): for quick rounds while you work.
+# The tests that need no Manim render (a few minutes: the hub and tracer tests lead): for quick rounds.
 test-fast: setup
 	$(PYTHON) -m pytest -q -n auto --dist loadgroup --no-loadscope-reorder -m "not render"
 
