@@ -11,11 +11,10 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 
-from renderer.cache import clip_files, clip_key, file_digest
+from renderer.cache import file_digest
 from renderer.files import check_clip_names_free, clip_name, private_directory, publish, sweep_stale_work
 from renderer.formats import MP4
-from renderer.pipeline import (clip_file_names, interrupt_on_sigterm, name_beats_after, publish_video,
-                               render_scenes)
+from renderer.pipeline import clip_file_names, interrupt_on_sigterm, publish_video, render_keyed_tasks
 from renderer.workers import RenderTask
 from tracer.errors import UserError
 
@@ -142,20 +141,8 @@ def trace_files(pair, given_files, work):
 
 
 def render_pair_tasks(tasks, files, quality, jobs, cache):
-    """As pipeline.render_tasks, keyed on both traces: from `cache` where a clip's key is there,
-    the rest rendered in workers."""
-    keys = {}
-    if cache is not None:
-        digest = pair_digest(*files)
-        keys = {task.index: clip_key(task, digest) for task in tasks}
-    to_render = []
-    for task in tasks:
-        if cache is not None and cache.fetch(keys[task.index], clip_files(task)):
-            if task.beats:
-                name_beats_after(task.out)
-        else:
-            to_render.append(task)
-    render_scenes(to_render, len(tasks), jobs, quality, cache, keys)
+    """As pipeline.render_tasks, keyed on both traces."""
+    render_keyed_tasks(tasks, lambda: pair_digest(*files), quality, jobs, cache)
 
 
 def render_compare_video(pair, given_files, infos, options, quality, jobs, out, clips_dir, word, captions=True,

@@ -151,8 +151,7 @@ def publish_clips(finished, clips_dir):
     write_manifest(clips_dir, {os.path.basename(path): fingerprint(path) for path in published})
     for name, recorded in earlier.items():
         path = os.path.join(clips_dir, name)
-        if path not in published and os.path.isfile(path) and not os.path.islink(path) \
-                and fingerprint(path) == recorded:
+        if path not in published and unchanged_since_written(path, recorded):
             os.unlink(path)
     return published
 
@@ -165,8 +164,7 @@ def check_clip_names_free(clips_dir, names, earlier=None):
     earlier = written_clips(clips_dir) if earlier is None else earlier
     for name in names:
         path = os.path.join(clips_dir, name)
-        if os.path.lexists(path) and not (name in earlier and os.path.isfile(path) and not os.path.islink(path)
-                                          and fingerprint(path) == earlier[name]):
+        if os.path.lexists(path) and not unchanged_since_written(path, earlier.get(name)):
             raise UserError(f"cannot write {path}: a file of yours is there (this program did not write it, "
                             "or it was changed since); move it away, or give another --out")
 
@@ -189,8 +187,7 @@ def check_video_files_free(out, clips_dir, captions=True, narrated=False):
     ours = written_video_files(clips_dir)
     for path in video_file_paths(out, captions, narrated):
         name = os.path.basename(path)
-        if os.path.lexists(path) and not (name in ours and os.path.isfile(path) and not os.path.islink(path)
-                                          and fingerprint(path) == ours[name]):
+        if os.path.lexists(path) and not unchanged_since_written(path, ours.get(name)):
             raise UserError(f"cannot write {path}: a file of yours is there (this program did not write it, "
                             "or it was changed since); move it away, or give another --out")
 
@@ -199,6 +196,13 @@ def record_video_files(clips_dir, paths):
     """Add the video's caption (and script) files just published (`paths`) to the manifest in
     clips_dir, so that the next render can tell them from a file the user edited."""
     write_manifest(clips_dir, written_clips(clips_dir), {os.path.basename(path): fingerprint(path) for path in paths})
+
+
+def unchanged_since_written(path, recorded):
+    """Whether `path` is the plain file this program wrote with fingerprint `recorded` (None: it
+    wrote none there), unchanged since: only such a file may be replaced or removed."""
+    return recorded is not None and os.path.isfile(path) and not os.path.islink(path) \
+        and fingerprint(path) == recorded
 
 
 def fingerprint(path):

@@ -158,9 +158,15 @@ def clip_file_names(clip, captions):
 def render_tasks(tasks, trace_file, quality, jobs, cache):
     """Every task's files in place: copied from `cache` (a cache.ClipCache, or None) where its
     key is there, the rest rendered in workers (render_scenes)."""
+    render_keyed_tasks(tasks, lambda: file_digest(trace_file), quality, jobs, cache)
+
+
+def render_keyed_tasks(tasks, trace_digest, quality, jobs, cache):
+    """render_tasks, the clips keyed on `trace_digest()` (called once, only with a cache: the
+    workers never hash a trace; a comparison's digest covers both its traces)."""
     keys = {}  # task index -> cache key
     if cache is not None:
-        digest = file_digest(trace_file)  # once here: the workers never hash the trace
+        digest = trace_digest()
         keys = {task.index: clip_key(task, digest) for task in tasks}
     to_render = []
     for task in tasks:
