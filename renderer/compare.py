@@ -163,6 +163,7 @@ def render_compare_slides(pair, given_files, infos, options, quality, jobs, out,
     """A deck of the compare scenes' beats (as slides.render_slides), titled with both prompts."""
     from renderer.beats import beats_directory, load_beats, save_poster
     from renderer.decks import build_deck
+    from renderer.slides import write_deck
     from scenes.strings import say
 
     parent = os.path.dirname(os.path.abspath(out))
@@ -176,16 +177,7 @@ def render_compare_slides(pair, given_files, infos, options, quality, jobs, out,
         both = replace(pair[0], prompt=f"A: {pair[0].prompt}   B: {pair[1].prompt}")  # the title slide shows both
         deck = build_deck(both, beats, posters, options["language"], options["theme"], quality)
         deck = replace(deck, title=say(options["language"], "compare.tokens_heading"))
-        written = os.path.join(work, "deck." + kind)
-        if kind == "pptx":
-            from renderer.decks.pptx import write_pptx
-
-            write_pptx(deck, written)
-        else:
-            from renderer.decks.html import write_html
-
-            write_html(deck, written, options["theme"])
-        publish(written, out)
+        publish(write_deck(deck, kind, work, options["theme"]), out)
     return deck
 
 

@@ -33,14 +33,19 @@ def render_slides(recorded, trace_file, infos, options, quality, jobs, out, kind
         posters = [save_poster(beat.file, os.path.splitext(beat.file)[0] + ".png") for beat in beats]
         deck = replace(build_deck(recorded, beats, posters, options["language"], options["theme"], quality),
                        narrated=narration is not None)
-        written = os.path.join(work, "deck." + kind)
-        if kind == "pptx":
-            from renderer.decks.pptx import write_pptx
-
-            write_pptx(deck, written)
-        else:
-            from renderer.decks.html import write_html
-
-            write_html(deck, written, options["theme"])
-        publish(written, out)
+        publish(write_deck(deck, kind, work, options["theme"]), out)
     return deck
+
+
+def write_deck(deck, kind, work, theme):
+    """The deck as a "pptx" or "html" file in the work directory; returns its path."""
+    written = os.path.join(work, "deck." + kind)
+    if kind == "pptx":
+        from renderer.decks.pptx import write_pptx
+
+        write_pptx(deck, written)
+    else:
+        from renderer.decks.html import write_html
+
+        write_html(deck, written, theme)
+    return written
