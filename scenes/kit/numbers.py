@@ -10,6 +10,8 @@ import functools
 import numpy as np
 from manim import Text
 
+from scenes.kit.text import copyable
+
 MINUS = "−"  # a real minus sign: as wide as a digit in the mono font, unlike "-"
 MINUS_INFINITY = MINUS + "∞"  # a masked score
 
@@ -89,7 +91,7 @@ def from_trace(mob, source):
 
 @functools.lru_cache(maxsize=256)
 def _mono_prototype(font, content, size, color):
-    return Text(content, font=font, font_size=size, color=color)
+    return copyable(Text(content, font=font, font_size=size, color=color))
 
 
 class _NumberGlyphs:

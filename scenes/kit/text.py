@@ -204,7 +204,20 @@ def _words_prototype(theme, text, size, color, weight, strut):
         mob[0].set_opacity(0)
         mob[-1].set_opacity(0)
     mob.original_text = text  # what it says, without the struts and direction marks
-    return mob
+    return copyable(mob)
+
+
+def copyable(text):
+    """`text` (a Text kept to be copied) without the parsed SVG path of each glyph.
+
+    Manim reads a glyph's svgelements Path once, to make its points; a copy would
+    deep-copy it all the same, and that was four fifths of the copy's time (a scene's
+    texts are copies of cached ones: a third of a scene's render). Returns `text`.
+    """
+    for part in text.get_family():
+        if hasattr(part, "path_obj"):
+            part.path_obj = None
+    return text
 
 
 LEFT_TO_RIGHT_MARK = "\u200e"
