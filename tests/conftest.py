@@ -52,6 +52,25 @@ TEST_SECONDS = {}  # this run's: test id -> seconds (setup, call and teardown)
 
 
 def pytest_configure(config):
+    refuse_ungrouped_xdist(config)
+    one_thread_a_worker()
+
+
+def refuse_ungrouped_xdist(config):
+    """pytest 9.2 keeps a test's ID where pytest-xdist 3.8 writes its group ("ID@group"), so with
+    `--dist loadgroup` every group's tests go to both workers, each rendering what the other
+    renders (the suite took half as long again): say so rather than run slow."""
+    from importlib.metadata import version
+
+    def release(name):
+        return tuple(int(part) for part in version(name).split(".")[:2])
+
+    if getattr(config.option, "dist", None) == "loadgroup" and release("pytest") >= (9, 2) and release("pytest-xdist") <= (3, 8):
+        pytest.exit(f"pytest {version('pytest')} with pytest-xdist {version('pytest-xdist')} does not group the "
+                    "tests: install the versions in constraints.txt (`make setup`)", returncode=4)
+
+
+def one_thread_a_worker():
     """With a worker per core (`make test`: pytest-xdist's -n auto), each worker's torch, and
     the commands its tests start, keep to one thread: two threads a worker on two cores wait
     on each other (the training test took ten times as long), as x264's threads did
@@ -97,6 +116,7 @@ def longest_first(items, config):
     items.sort(key=lambda item: -seconds[item.module.__name__])  # stable: a module's order stays
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own (it reads the groups set here)
 def pytest_collection_modifyitems(config, items):
     """Mark the render tier, order the modules longest first, and group the tests for
     pytest-xdist (`make test` runs on every core, `--dist loadgroup`): the tests that read one
