@@ -52,9 +52,8 @@ class Job:
 
 def read_jobs(path, defaults, out_dir="."):
     """The jobs of the file at `path`, each option taken from its line or else from `defaults`
-    (a dict with every key of JOB_OPTIONS but prompt and out; narrate and voice may be left out:
-    silent). Raises UserError, with the line
-    number, for anything wrong in the file; no file is written."""
+    (a dict with every key of JOB_OPTIONS but prompt and out; without narrate and voice, silent).
+    Raises UserError, with the line number, for anything wrong in the file; no file is written."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as file:  # -sig: the BOM a spreadsheet writes
             text = file.read()
