@@ -508,6 +508,12 @@ def still(ctx, **options):
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Use the running Dask cluster at ADDRESS (tcp://host:8786) instead of an embedded one.")
 @cache_option
+@click.option("--narrate", is_flag=True,
+              help="Speak every caption line of every video, unless a job's narrate column says no "
+                   "(sound: AAC; each beat lasts until its speech has ended).")
+@click.option("--voice", default=None, metavar="NAME",
+              help="The voice of the narrated jobs, unless a job's voice column names its own "
+                   "(see `render.py voices`). [default: heart for lang en, jf_alpha for lang ja]")
 def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
     """Render one video per job of FILE, every scene a task on Dask distributed.
 
@@ -515,7 +521,7 @@ def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
     CSV with a header row, or YAML (a list of mappings), whose columns or keys
     override these options per job: prompt, model, generate, temperature, top_k,
     top_p, seed, lang, theme, on_screen_captions, layer, head, scenes, quality,
-    fps, captions, out. The whole file is checked before anything starts. A job
+    fps, captions, out, narrate, voice. The whole file is checked before anything starts. A job
     that fails is reported with its line number and the others finish; the exit
     status is 1 if any failed.
     """
@@ -528,10 +534,17 @@ def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
         raise UserError("--workers sizes the embedded cluster; with --scheduler the cluster has its own workers")
     if os.path.lexists(out_dir) and not os.path.isdir(out_dir):  # one that does not exist yet is made
         raise UserError(f"--out-dir {out_dir} is not a directory")
+    from renderer.voices import VOICES
+
+    if defaults["voice"] is not None and defaults["voice"] not in VOICES:  # (a batch takes no recordings: no `none`)
+        raise UserError(f"unknown --voice {defaults['voice']!r}: choose one of {', '.join(VOICES)}; "
+                        "`render.py voices` lists them")
     clip_cache = user_clip_cache(cache)
     defaults["lang"] = defaults.pop("language")
     defaults["scenes"] = [info.name for info in scene_list or catalog.CATALOG]
     jobs = read_jobs(job_file, defaults, out_dir)
+    if defaults["voice"] is not None and not any(job.narration for job in jobs):
+        raise UserError("--voice only applies with --narrate (or to jobs whose narrate column says yes)")
     for language in dict.fromkeys(job.options["language"] for job in jobs):
         check_can_render([catalog.get(name) for job in jobs for name in job.scenes], language)
     ctx = click.get_current_context()

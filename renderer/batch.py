@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import click
 
 from renderer.batch_tasks import TaskFailed, digest, scene_clip, trace_bytes
-from renderer.captions import cues_path
 from renderer.files import clip_name, private_directory, sweep_stale_work
 from renderer.pipeline import publish_video
 from tracer.errors import UserError, first_line
@@ -116,7 +115,7 @@ class JobRun:
     work: str = ""  # its private directory beside its video
     trace: object = None  # the Future of its trace bytes
     digest: str = ""  # of those bytes, once known (what names the trace for the clip cache)
-    clips: dict = field(default_factory=dict)  # position -> finished clip path in `work`
+    clips: dict = field(default_factory=dict)  # position -> finished clip path in `work` (its other files beside)
     cleanup: ExitStack = field(default_factory=ExitStack)  # removes `work`
     failure: str = ""
     details: str = ""
@@ -137,15 +136,17 @@ class BatchClipCache:
     (SharedClipCache puts renderer/cache.ClipCache, which keeps files, behind it).
 
     A clip depends on the trace's content (`trace_digest`, see digest), the scene, the job's
-    scene options, quality and fps: every input of scene_clip but its position in the video.
+    scene options, quality, fps and narration: every input of scene_clip but its position in
+    the video. Its files travel as {role: bytes}, the roles of cache.clip_files: clip and cues,
+    and sound and script for a narrated clip.
     """
 
     def get(self, trace_digest, job, scene):
-        """(clip bytes, cues bytes) of this clip rendered before, or None."""
+        """{role: bytes} of this clip rendered before, or None."""
         return None
 
-    def put(self, trace_digest, job, scene, clip, cues):
-        """Keep a clip just rendered (its bytes, as scene_clip returned them)."""
+    def put(self, trace_digest, job, scene, files):
+        """Keep a clip just rendered (its files' bytes, as scene_clip returned them)."""
 
 
 class SharedClipCache(BatchClipCache):
@@ -158,37 +159,47 @@ class SharedClipCache(BatchClipCache):
 
     def key(self, trace_digest, job, scene):
         from renderer.cache import clip_key
-        from renderer.presets import quality_preset
-        from renderer.workers import RenderTask
-        from scenes import catalog
 
-        task = RenderTask(index=0, scene=catalog.get(scene), trace_path="", options=job.options,
-                          quality=quality_preset(job.quality, job.fps), out="")
-        return clip_key(task, trace_digest)
+        return clip_key(job_task(job, scene), trace_digest)
 
     def get(self, trace_digest, job, scene):
+        from renderer.cache import clip_files
+
         found = self.clips.lookup(self.key(trace_digest, job, scene))
         try:  # read at once: another render may evict the entry
-            return (found["clip"].read_bytes(), found["cues"].read_bytes()) if found else None
+            return {role: found[role].read_bytes() for role in clip_files(job_task(job, scene))} if found else None
         except (OSError, KeyError):
             return None
 
-    def put(self, trace_digest, job, scene, clip, cues):
+    def put(self, trace_digest, job, scene, files):
         with tempfile.TemporaryDirectory(prefix="gpt2-explainer-keep-") as work:
-            files = {"clip": os.path.join(work, "clip.mp4"), "cues": os.path.join(work, "clip.cues.json")}
-            for role, data in (("clip", clip), ("cues", cues)):
-                with open(files[role], "wb") as file:
+            paths = {role: os.path.join(work, role) for role in files}
+            for role, data in files.items():
+                with open(paths[role], "wb") as file:
                     file.write(data)
-            self.clips.store(self.key(trace_digest, job, scene), files)
+            self.clips.store(self.key(trace_digest, job, scene), paths)
 
 
-def run_batch(jobs, client, progress=None, cache=None, report=None):
+def job_task(job, scene, out=""):
+    """The RenderTask of one scene of a job, as `video` would make it with the same options (so a
+    batch and a video share clip cache entries): what keys its clip, and names its files."""
+    from renderer.presets import quality_preset
+    from renderer.workers import RenderTask
+    from scenes import catalog
+
+    return RenderTask(index=0, scene=catalog.get(scene), trace_path="", options=job.options,
+                      quality=quality_preset(job.quality, job.fps), out=out, narration=job.narration)
+
+
+def run_batch(jobs, client, progress=None, cache=None, report=None, speech_cache_dir=None):
     """Render every job of `jobs` (jobs.Job) on the Dask `client`; returns a BatchResult.
 
     `progress(n)` is called as n more scenes are settled (rendered, or skipped because their
     job failed); `report(run)` as each job ends, written or failed (JobRun.failure).
     `cache` (a BatchClipCache; None: none) is consulted before a scene is submitted
-    (start_scenes) and given every clip rendered.
+    (start_scenes) and given every clip rendered. A narrated job's speech is synthesised on
+    the workers, each line kept in the clip cache at `speech_cache_dir` (a folder the workers
+    can write: the embedded cluster's; None: not kept line by line, the clips still are).
     """
     from distributed import as_completed
 
@@ -220,13 +231,13 @@ def run_batch(jobs, client, progress=None, cache=None, report=None):
                 continue
             if what == "digest":
                 run.digest = future.result()
-                for scene_future in start_scenes(run, client, pending, progress, cache):
+                for scene_future in start_scenes(run, client, pending, progress, cache, speech_cache_dir):
                     settled.add(scene_future)
             else:
-                clip, cues = future.result()
-                keep_clip(run, what, clip, cues)
+                files = future.result()
+                keep_clip(run, what, files)
                 if cache is not None:
-                    cache.put(run.digest, run.job, run.job.scenes[what - 1], clip, cues)
+                    cache.put(run.digest, run.job, run.job.scenes[what - 1], files)
                 progress(1)
             future.release()  # its result (a clip's bytes) leaves the worker's memory
             if run.finished:
@@ -238,7 +249,7 @@ def run_batch(jobs, client, progress=None, cache=None, report=None):
                            failed=[(run.job, run.failure, run.details) for run in runs.values() if run.failure])
 
 
-def start_scenes(run, client, pending, progress, cache):
+def start_scenes(run, client, pending, progress, cache, speech_cache_dir=None):
     """Submit a task for each scene of the job whose trace is now known; returns the futures.
 
     The one place the clip cache is consulted: a hit is kept at once and no task is
@@ -248,23 +259,27 @@ def start_scenes(run, client, pending, progress, cache):
     for position, scene in enumerate(run.job.scenes, start=1):
         hit = cache.get(run.digest, run.job, scene) if cache is not None else None
         if hit is not None:
-            keep_clip(run, position, *hit)
+            keep_clip(run, position, hit)
             progress(1)
             continue
         future = client.submit(scene_clip, run.trace, position, scene, run.job.options, run.job.quality,
-                               run.job.fps, pure=False, priority=-run.job.line)  # earlier jobs' videos first
+                               run.job.fps, run.job.narration, speech_cache_dir,
+                               pure=False, priority=-run.job.line)  # earlier jobs' videos first
         pending[future] = (run.job.line, position)
         futures.append(future)
     return futures  # if every clip was cached, none: run_batch finishes the job at once
 
 
-def keep_clip(run, position, clip, cues):
-    """Write a finished clip's bytes and its cues into the job's work directory."""
-    path = os.path.join(run.work, clip_name(position, run.job.scenes[position - 1]))
-    with open(path, "wb") as file:
-        file.write(clip)
-    with open(cues_path(path), "wb") as file:
-        file.write(cues)
+def keep_clip(run, position, files):
+    """Write a finished clip's files ({role: bytes}: the clip, its cues, a narrated clip's sound
+    track and script) into the job's work directory, each under the name `video` gives it."""
+    from renderer.cache import clip_files
+
+    scene = run.job.scenes[position - 1]
+    path = os.path.join(run.work, clip_name(position, scene))
+    for role, target in clip_files(job_task(run.job, scene, out=path)).items():
+        with open(target, "wb") as file:
+            file.write(files[role])
     run.clips[position] = path
 
 
@@ -295,7 +310,8 @@ def fail_job(run, future, client, pending, progress):
 def finish_job(run):
     """Join the job's clips, write its captions, and publish them all atomically, as `video` does."""
     finished = [run.clips[position] for position in sorted(run.clips)]
-    publish_video(finished, run.work, run.job.out, run.job.clips_dir, run.job.captions)
+    publish_video(finished, run.work, run.job.out, run.job.clips_dir, run.job.captions,
+                  narrated=run.job.narration is not None)
 
 
 # -- what the person at the terminal sees ------------------------------------------------
@@ -324,8 +340,9 @@ class BatchProgress:
             lines.append(f"line {run.job.line}: failed: {run.failure}")
         else:
             info = video_info(run.job.out)
+            spoken = f", narrated by {run.job.narration['voice']}" if run.job.narration else ""
             lines, stream = [f"line {run.job.line}: wrote {run.job.out} ({info.width}x{info.height}, "
-                             f"{info.duration:.1f} s of video)"], sys.stdout
+                             f"{info.duration:.1f} s of video{spoken})"], sys.stdout
         for line in lines:
             if self.bar.disable:
                 click.echo(line, err=stream is sys.stderr)
@@ -339,7 +356,10 @@ class BatchProgress:
 def render_batch(jobs, scheduler=None, workers=None, clips=None):
     """Render `jobs` on the embedded cluster (`workers` processes; None: one per usable core, never
     more than there are scenes) or on the Dask scheduler at `scheduler`, reusing and keeping clips
-    in `clips` (a cache.ClipCache, or None). Prints one line per job; returns the BatchResult."""
+    in `clips` (a cache.ClipCache, or None). Prints one line per job; returns the BatchResult.
+    The embedded cluster's workers run on this machine: they keep each narrated line's speech in
+    `clips` too. A scheduler's may not (its path here means nothing there): they synthesise each
+    line anew, and the narrated clips are kept here whole, as every clip is."""
     from renderer.pipeline import interrupt_on_sigterm
     from renderer.workers import usable_cores
 
@@ -353,7 +373,8 @@ def render_batch(jobs, scheduler=None, workers=None, clips=None):
         progress = BatchProgress(total)
         try:
             result = run_batch(jobs, client, progress, cache=SharedClipCache(clips) if clips else None,
-                               report=progress.report)
+                               report=progress.report,
+                               speech_cache_dir=str(clips.root) if clips and not scheduler else None)
         finally:
             progress.close()
     return result

