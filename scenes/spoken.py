@@ -7,12 +7,13 @@ fills both with the same values, and a scene remembers the spoken one of each li
 "␣Cabin" reads "Cabin", a byte piece <E3> "a byte piece", "−0.74" "minus 0.74", and so on.
 Japanese numbers are written out in kanji (an engine read "8で" as "ワチ"; 八で reads right),
 English words in katakana. UNSPEAKABLE lists the characters found read wrongly or not at
-all through an ASR round trip (tests/test_narration_asr.py): no spoken line may hold one.
+all through an ASR round trip (tests/test_narration.py): no spoken line may hold one.
 
 Plain Python: no Manim.
 """
 
 import re
+import unicodedata
 
 # Characters a voice reads wrongly or skips (each heard through the ASR round trip, or a symbol
 # with no reading): the written line may hold them, the spoken one never.
@@ -62,6 +63,55 @@ EN_WORDS = [  # (pattern, words), applied in order
 ]
 
 
+# A voice reads its own language's letters (and Latin ones): a piece in another script is named
+# by its script, a symbol outside ASCII is "a symbol", ASCII symbols are read as words or dropped.
+SCRIPT_NAMES = {
+    "en": {"HEBREW": "a Hebrew piece", "ARABIC": "an Arabic piece", "DEVANAGARI": "a Devanagari piece",
+           "THAI": "a Thai piece", "HIRAGANA": "a Japanese piece", "KATAKANA": "a Japanese piece",
+           "CJK": "a Chinese character piece", "HANGUL": "a Korean piece", "CYRILLIC": "a Cyrillic piece",
+           "GREEK": "a Greek piece", None: "a foreign piece", "symbol": "a symbol"},
+    "ja": {"HEBREW": "ヘブライ文字のかけら", "ARABIC": "アラビア文字のかけら", "DEVANAGARI": "デーヴァナーガリー文字のかけら",
+           "THAI": "タイ文字のかけら", "HANGUL": "ハングルのかけら", "CYRILLIC": "キリル文字のかけら",
+           "GREEK": "ギリシャ文字のかけら", None: "外国の文字のかけら", "symbol": "記号"},
+}
+OWN_SCRIPTS = {"en": ("LATIN",), "ja": ("LATIN", "CJK", "HIRAGANA", "KATAKANA", "FULLWIDTH", "HALFWIDTH")}
+ASCII_SYMBOLS = {
+    "en": {"&": " and ", "$": " dollar ", "#": " hash ", "@": " at ", "+": " plus ", "*": " star ", "/": " slash ",
+           "\\": " backslash "},
+    "ja": {"&": "アンド", "$": "ドル", "#": "シャープ", "@": "アット", "+": "プラス", "*": "アスタリスク", "/": "スラッシュ",
+           "\\": "バックスラッシュ"},
+}
+DROPPED_SYMBOLS = '"<>{}[]|~`^'
+
+
+def foreign_letter(character, language):
+    """A letter of a script the voice of `language` does not read."""
+    return (ord(character) >= 128 and character.isalpha()
+            and not unicodedata.name(character, "").startswith(OWN_SCRIPTS[language]))
+
+
+def name_foreign_pieces(text, language):
+    """Each run of letters in a script the voice does not read (with the marks on them) named
+    by its script ("a Hebrew piece"), any other symbol outside ASCII "a symbol", the ASCII
+    symbols read as words or dropped."""
+    names, out, start = SCRIPT_NAMES[language], [], 0
+    for index, character in enumerate(text + " "):
+        marked = index > start and unicodedata.category(character).startswith("M")
+        if index < len(text) and (foreign_letter(character, language) or marked):
+            continue
+        if index > start:
+            script = unicodedata.name(text[start], "").split(" ")[0]
+            out.append(f" {names.get(script, names[None])} ")
+        if index < len(text):
+            kind = unicodedata.category(character)[0] if ord(character) >= 128 else ""
+            out.append(f" {names['symbol']} " if kind in ("S", "C") else "" if kind == "M" else character)
+        start = index + 1
+    text = "".join(out)
+    for symbol, words in ASCII_SYMBOLS[language].items():
+        text = text.replace(symbol, words)
+    return re.sub(f"[{re.escape(DROPPED_SYMBOLS)}]", " ", text)
+
+
 def speakable_en(text):
     text = BYTE_PIECES.sub("a byte piece", text)
     text = CODE_POINT.sub("an emoji", text)
@@ -70,7 +120,7 @@ def speakable_en(text):
         text = re.sub(pattern, words, text)
     text = re.sub(r"[“”‘’]", lambda match: "'" if match.group() == "’" else "", text)
     text = re.sub(r"[…⋮⋯]", "", text)
-    return tidy(text)
+    return tidy(name_foreign_pieces(unicodedata.normalize("NFC", text), "en"))
 
 
 # -- Japanese ---------------------------------------------------------------------------------
@@ -128,7 +178,8 @@ def speakable_ja(text):
     text = re.sub(r"(\d[\d,]*)(?:\.(\d+))?", _ja_number, text)
     text = re.sub(r"%", "パーセント", text)
     text = re.sub(r"[“”‘’…⋮⋯]", "", text)
-    return tidy(text)
+    text = name_foreign_pieces(unicodedata.normalize("NFC", text), "ja")
+    return tidy(re.sub(r"\s*([「」（）、。])\s*", r"\1", text))  # no space beside Japanese punctuation
 
 
 def tidy(text):

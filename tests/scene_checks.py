@@ -416,6 +416,7 @@ class SceneReport:
     missing_keys: set  # those no language's table has (or some table lacks)
     duration: float  # seconds at the scene's pace
     colours: int  # distinct colours in the last frame (a blank frame has one or two)
+    script: list  # (line ID, written, spoken) of every caption line: what a narrator is handed
 
     def section(self, name):
         """The section whose name ends with ".name" (sections are named Scene.beat)."""
@@ -508,4 +509,4 @@ def check_scene(info, trace, directory, options=SceneOptions()):
     scene = render(scene_class, directory, on_section_end=on_section_end, on_say=on_say, on_said=on_said)
     pixels = scene.renderer.get_frame()
     colours = np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0).shape[0]
-    return SceneReport(info.name, sections, keys, missing, scene.renderer.time, colours)
+    return SceneReport(info.name, sections, keys, missing, scene.renderer.time, colours, scene.script)

@@ -14,6 +14,7 @@ import srt
 from cli_checks import run_cli
 from narration_checks import (asr_installed, caption_lines, character_error_rate, reading_error_rate,
                               transcribe, word_error_rate)
+from scene_checks import scene_cases
 from test_narration_cli import ffmpeg_loudness
 
 from renderer.sound import TARGET_LUFS, read_sound
@@ -205,13 +206,15 @@ def test_the_narration_script_lists_every_line_with_its_id(narrated):
         assert_speakable(row["spoken"], "en", row["id"])
 
 
-# the English demo's lines are checked through its script above; these traces hold real GPT-2
-# pieces (spaces, punctuation), byte pieces and emoji
-@pytest.mark.parametrize("trace_name, language", [("gpt2_trace", "en"), ("tricky:emoji", "en"),
-                                                  ("tricky:japanese", "ja"), ("nano_sort_trace", "ja")])
-def test_no_line_handed_to_a_voice_holds_a_character_it_reads_wrongly(scene_trace, trace_name, language):
-    for scene, written, spoken in caption_lines(scene_trace(trace_name), language):
-        assert_speakable(spoken, language, (scene, written))
+# every caption line of every scene on every trace the scene checks use, in both languages (real
+# GPT-2 pieces with spaces and punctuation, byte pieces, emoji, scripts of every kind), as the
+# scene hands it to a voice: read from the scene's check render, which records its script
+@pytest.mark.parametrize("info, trace_name, options", scene_cases(catalog.CATALOG))
+def test_no_line_handed_to_a_voice_holds_a_character_it_reads_wrongly(info, trace_name, options, scene_report):
+    script = scene_report(info, trace_name, options).script
+    assert script, f"{info.name} has no caption line"
+    for line_id, written, spoken in script:
+        assert_speakable(spoken, options.language, (line_id, written))
 
 
 # -- the ASR round trip -------------------------------------------------------------------------
@@ -220,10 +223,13 @@ needs_asr = pytest.mark.skipif(not asr_installed(), reason="the ASR is not insta
 
 
 @needs_asr
-def test_asr_hears_the_english_demo_s_narration(narrated, nano_sort_trace):
+def test_asr_hears_the_english_demo_s_narration(narrated):
+    import csv
+
     video, _, _ = narrated
     samples, rate = read_sound(video)
-    spoken = [line for _, _, line in caption_lines(nano_sort_trace, "en")]
+    with open(video[:-4] + ".script.csv", encoding="utf-8", newline="") as file:
+        spoken = [row["spoken"] for row in csv.DictReader(file)]  # what the voice was handed
     heard = transcribe(samples, rate, "en")
     error = word_error_rate([" ".join(spoken)], [heard])
     assert error <= 0.15, f"WER {error:.3f}: heard {heard!r}"

@@ -63,6 +63,12 @@ def test_voices_lists_every_voice_with_its_licence(capsys):
     ("the piece <E3><81>", "the piece a byte piece"),
     ("becomes −∞.", "becomes minus infinity."),
     ("3 × 48 numbers", "3 by 48 numbers"),
+    # pieces in scripts an English voice does not read, named by their script; symbols as words
+    ("“ו” may look at 8", "a Hebrew piece may look at 8"),
+    ("“مرحبا” and “नमस्ते”, then “สวัสดี”", "an Arabic piece and a Devanagari piece, then a Thai piece"),
+    ("“日本語” is next", "a Chinese character piece is next"),
+    ("“<b>&{}\\%$” here", "b and backslash % dollar here"),
+    ("I ❤️ pizza, Café", "I a symbol pizza, Café"),
 ])
 def test_english_spoken_forms(written, spoken):
     assert spoken_form(written, "en") == spoken
@@ -95,6 +101,8 @@ def test_japanese_numbers_and_words_are_written_out():
     spoken = spoken_form(line, "ja", spoken)
     assert spoken == "そこで各マスをルート六十四、つまり八で割ります。これがアテンションスコアです。"
     assert spoken_form("LayerNormの後、−0.74", "ja") == "レイヤーノルムの後、マイナス零点七四"
+    assert spoken_form("「ו」は8個", "ja") == "「ヘブライ文字のかけら」は八個"  # a script the voice does not read
+    assert spoken_form("「<b>&」と「❤️」", "ja") == "「b アンド」と「記号」"
 
 
 def test_spoken_variants_have_the_written_lines_placeholders():
