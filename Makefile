@@ -20,7 +20,7 @@ test-fast: setup
 	$(PYTHON) -m pytest -q -n auto --dist loadgroup --no-loadscope-reorder -m "not render"
 
 # Tools only the tests use: the ASR that listens to the narration (the asr extra, pinned in
-# constraints.txt; tests/test_narration_asr.py), LibreOffice Impress opens the PPTX decks (tests/test_slides.py),
+# constraints.txt; tests/test_narration.py), LibreOffice Impress opens the PPTX decks (tests/test_slides.py),
 # Chromium plays the transparent WebM and reads the WebVTT captions (tests/test_clients.py,
 # through Playwright, from the dev extra). Without one, its checks are skipped, saying why.
 # Installed as root through apt-get when missing (LibreOffice about 95 MB; Chromium about
