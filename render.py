@@ -158,6 +158,25 @@ cache_option = click.option(
          "$GPT2_EXPLAINER_CACHE_SIZE, default 2G). --no-cache renders every scene and writes no cache.")
 
 
+# The files of a video (video, compare): where, its captions, its format and background, its beats.
+def video_file_options(default_out):
+    return option_group(
+        click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
+                     help=f"Where to write the video; its clips go to FILE/clips/. [default: {default_out}]"),
+        click.option("--captions/--no-captions", default=True, show_default=True,
+                     help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video "
+                          "(and each clip)."),
+        click.option("--format", "clip_format", type=click.Choice(FORMATS), default=None,
+                     help="mp4 (H.264: PowerPoint, Keynote, browsers), webm (VP9), mov (QuickTime) or gif. "
+                          "[default: from --out's suffix, else mp4]"),
+        click.option("--transparent", is_flag=True,
+                     help="Leave the background out (an alpha channel): webm for browsers and reveal.js, "
+                          "mov (ProRes 4444) for Keynote, gif for PowerPoint overlays."),
+        click.option("--beats", is_flag=True,
+                     help="Also write every beat of every scene as its own clip (clips/02_<scene>.01_<beat>.mp4, ...)."),
+    )
+
+
 # A narrated render: every caption line spoken by an offline voice (renderer/voices.py).
 narration_options = option_group(
     click.option("--narrate", is_flag=True,
@@ -281,18 +300,7 @@ def list_voices():
 @scenes_option()
 @quality_options
 @jobs_option
-@click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
-              help="Where to write the video; its clips go to FILE/clips/. [default: media/<prompt>.mp4]")
-@click.option("--captions/--no-captions", default=True, show_default=True,
-              help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video (and each clip).")
-@click.option("--format", "clip_format", type=click.Choice(FORMATS), default=None,
-              help="mp4 (H.264: PowerPoint, Keynote, browsers), webm (VP9), mov (QuickTime) or gif. "
-                   "[default: from --out's suffix, else mp4]")
-@click.option("--transparent", is_flag=True,
-              help="Leave the background out (an alpha channel): webm for browsers and reveal.js, "
-                   "mov (ProRes 4444) for Keynote, gif for PowerPoint overlays.")
-@click.option("--beats", is_flag=True,
-              help="Also write every beat of every scene as its own clip (clips/02_tokens.01_text.mp4, ...).")
+@video_file_options("media/<prompt>.mp4")
 @cache_option
 @map_option
 @narration_options
@@ -410,15 +418,9 @@ pair_options = option_group(
 @pair_options
 @quality_options
 @jobs_option
-@click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
-              help="Where to write the video; its clips go to FILE/clips/. [default: media/<A>-vs-<B>.mp4]")
-@click.option("--captions/--no-captions", default=True, show_default=True,
-              help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video (and each clip).")
-@click.option("--format", "clip_format", type=click.Choice(FORMATS), default=None,
-              help="mp4, webm, mov or gif (as for `video`). [default: from --out's suffix, else mp4]")
-@click.option("--transparent", is_flag=True, help="Leave the background out (an alpha channel), as for `video`.")
-@click.option("--beats", is_flag=True, help="Also write every beat of every scene as its own clip.")
+@video_file_options("media/<A>-vs-<B>.mp4")
 @cache_option
+@narration_options
 @click.pass_context
 def compare(ctx, **options):
     """Trace two prompts with one model (or read two saved traces) and render the comparison:
@@ -460,6 +462,7 @@ def compare(ctx, **options):
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.pptx|FILE.html",
               help="Where to write the deck. [default: media/<A>-vs-<B>.pptx or .html]")
 @cache_option
+@narration_options
 @click.pass_context
 def compare_slides(ctx, **options):
     """The comparison of `render.py compare` as a deck: a title slide with both prompts, then one
