@@ -187,8 +187,8 @@ narration_options = option_group(
                       "[default: heart for --lang en, jf_alpha for --lang ja]"),
     click.option("--narration", "narration_dir", type=click.Path(), default=None, metavar="DIR",
                  help="Your own recordings (WAV, MP3, M4A, FLAC), each named by its line's ID as "
-                      "`render.py script` lists them (tokens.02_pieces.1.wav); a line without one is "
-                      "spoken by --voice. Implies --narrate."),
+                      "`render.py script` (or compare-script) lists them (tokens.02_pieces.1.wav); a line "
+                      "without one is spoken by --voice. Implies --narrate."),
 )
 
 
@@ -478,6 +478,21 @@ def compare_slides(ctx, **options):
         report_scene_failure(failure)
     click.echo(f"Wrote {out}: a title slide and {len(deck.slides)} beat slides from {len(infos)} scenes "
                f"({os.path.getsize(out) / 1e6:.1f} MB), rendered in {minutes(time.monotonic() - started)}")
+
+
+@cli.command("compare-script", short_help="The narration script of a comparison, to record it yourself.")
+@pair_options
+@click.option("--out", type=click.Path(), default=None, metavar="FILE.csv",
+              help="Where to write the script (and FILE.txt beside it). [default: media/<A>-vs-<B>.script.csv]")
+@click.pass_context
+def compare_script(ctx, **options):
+    """The narration script of `render.py compare` with the same options, as `render.py script`
+    writes a video's: one row per caption line with its ID (compare-tokens.01_prompts.1), its
+    written and its spoken text. Record the lines and render with `compare --narration DIR`."""
+    from renderer.compare import make_compare_script
+
+    written, rows = make_compare_script(options, model_flags=model_flags_given(ctx))
+    click.echo(f"Wrote {written[0]} and {written[1]}: {len(rows)} lines")
 
 
 @cli.command(short_help="Write the last frame of one scene as a PNG (quick to make).")

@@ -96,7 +96,7 @@ def trace_pair(prompts, model, generate, temperature, top_k, top_p, seed):
     return traces
 
 
-def prepare_pair(given, infos, suffix, clips=False, model_flags=()):
+def prepare_pair(given, infos, suffix, clips=False, model_flags=(), default_suffix=None):
     """What `compare` checks, cheapest first, then the two Traces: ((A, B), out, clips directory
     or None). The pair is checked (one model, the word in both) before any render starts."""
     from renderer.outputs import clips_directory, output_path
@@ -105,7 +105,7 @@ def prepare_pair(given, infos, suffix, clips=False, model_flags=()):
 
     saved = saved_pair(given, model_flags)
     prompts = [trace.prompt for trace in saved] if saved else list(given["prompts"])
-    out = output_path(given["out"], f"{prompts[0]} vs {prompts[1]}", suffix)
+    out = output_path(given["out"], f"{prompts[0]} vs {prompts[1]}", suffix, default_suffix)
     clips_dir = clips_directory(out) if clips else None
     if saved:
         for side, trace in zip(SIDES, saved):
@@ -252,6 +252,19 @@ def make_compare_slides(given, model_flags=()):
                                  quality_preset(given["quality"], given["fps"]), given["jobs"], out, kind,
                                  given["word"], clip_cache, narration)
     return out, deck, infos
+
+
+def make_compare_script(given, model_flags=()):
+    """`render.py compare-script`: the narration script of the render `compare` would make with these
+    options (narration.write_scenes_script). Returns (the files written, their rows)."""
+    from renderer.narration import write_scenes_script
+    from scenes.base import SceneOptions
+
+    infos = compare_scenes(given)
+    pair, out, _ = prepare_pair(given, infos, ".csv", model_flags=model_flags, default_suffix=".script.csv")
+    options = SceneOptions(**compare_options(given))
+    return write_scenes_script([(info.name, info.load().bind_pair(*pair, options, word=given["word"]))
+                                for info in infos], out)
 
 
 def compare_options(given):

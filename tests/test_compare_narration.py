@@ -209,3 +209,31 @@ def test_every_compare_line_reads_aloud_whatever_its_pieces(language):
             assert_speakable(spoken_form(written, language, spoken), language, (key, piece, written))
     top = say_both(language, "compare.explain_top", piece_a="␣,", piece_b="<E3>", share_a="1", share_b="2")[1]
     assert ("a symbol" in top and "a byte piece" in top) if language == "en" else ("記号" in top and "バイト" in top)
+
+
+# -- the lecturer's own voice: compare-script, then compare --narration DIR ------------------------
+
+def test_compare_script_names_the_lines_a_recording_then_replaces(capsys, tmp_path, pair_files):  # noqa: F811
+    import csv
+
+    from test_narration_cli import write_tone
+
+    status, _, err = run_cli(capsys, "compare-script", *pair_arguments(pair_files)[:4], "--scenes", "compare-tokens",
+                             "--out", str(tmp_path / "bank.csv"))
+    assert status == 0, err
+    with open(tmp_path / "bank.csv", encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["id"] for row in rows] == ["compare-tokens.01_prompts.1", "compare-tokens.02_word.1"]
+    assert "“␣bank”" in rows[1]["written"] and rows[1]["spoken"].startswith("bank is token")
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    write_tone(recordings / f"{rows[1]['id']}.wav", 3.0)
+    video = tmp_path / "bank.mp4"
+    status, _, err = run_cli(capsys, "compare", *pair_arguments(pair_files), "--scenes", "compare-tokens",
+                             "--narration", str(recordings), "--voice", "none", "--no-cache", "--out", str(video))
+    assert status == 0, err
+    assert "Narration: 1 of 2 lines had no recording, left silent (--voice none)" in err
+    with open(tmp_path / "bank.script.csv", encoding="utf-8", newline="") as file:
+        spoken = {row["id"]: row for row in csv.DictReader(file)}
+    assert list(spoken) == [row["id"] for row in rows]  # the IDs compare-script said
+    assert abs(float(spoken[rows[1]["id"]]["seconds"]) - 3.0) < 0.05  # the recording, whole
