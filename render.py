@@ -173,7 +173,8 @@ def video_file_options(default_out):
                      help="Leave the background out (an alpha channel): webm for browsers and reveal.js, "
                           "mov (ProRes 4444) for Keynote, gif for PowerPoint overlays."),
         click.option("--beats", is_flag=True,
-                     help="Also write every beat of every scene as its own clip (clips/02_<scene>.01_<beat>.mp4, ...)."),
+                     help="Also write every beat of every scene as its own clip "
+                          "(clips/02_<scene>.01_<beat>.mp4, ...)."),
     )
 
 

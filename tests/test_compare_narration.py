@@ -188,6 +188,14 @@ def test_no_compare_line_handed_to_a_voice_holds_a_character_it_reads_wrongly(pa
 TRICKY_PIECES = ["␣bank", "␣,", "<E3><81>", "U+1F600", "W_E"]  # a word, punctuation, bytes, an emoji, symbols
 
 
+def sample_value(name, piece):
+    """A value for the placeholder `name` of a compare line, as the scenes fill it in."""
+    if name.startswith("piece"):
+        return piece
+    return {"first": "−0.125", "last": "−0.5", "share_a": "0.17", "share_b": "0.08", "model": "gpt2",
+            "word": "bank"}.get(name, 3)  # the rest are counts, positions, IDs, layers
+
+
 @pytest.mark.parametrize("language", ["en", "ja"])
 def test_every_compare_line_reads_aloud_whatever_its_pieces(language):
     """Every compare line of the string table, its pieces the hard kinds and its numbers negative,
@@ -202,9 +210,7 @@ def test_every_compare_line_reads_aloud_whatever_its_pieces(language):
     for piece in TRICKY_PIECES:
         for key in keys:
             names = {name for _, name, _, _ in string.Formatter().parse(STRINGS[language][key]) if name}
-            values = {name: piece if name.startswith("piece") else "−0.125" if name in ("first", "last") else
-                      "12%" if name.startswith("share") else "gpt2" if name == "model" else
-                      "bank" if name == "word" else 3 for name in names}
+            values = {name: sample_value(name, piece) for name in names}
             written, spoken = say_both(language, key, **values)
             assert_speakable(spoken_form(written, language, spoken), language, (key, piece, written))
     top = say_both(language, "compare.explain_top", piece_a="␣,", piece_b="<E3>", share_a="1", share_b="2")[1]
