@@ -172,8 +172,8 @@ def prefix_pair(gpt2_vocab_checkpoint, pair_files):  # noqa: F811
     return trace_prompt(load_model(str(gpt2_vocab_checkpoint)), "The river bank"), Trace.load(pair_files["c"])
 
 
-@pytest.mark.parametrize("pair", ["a-b", "same prefix"])
-@pytest.mark.parametrize("language", ["en", "ja"])
+# each branch of the lines in one language (the table test below takes every line in both)
+@pytest.mark.parametrize("pair, language", [("a-b", "en"), ("a-b", "ja"), ("same prefix", "en")])
 def test_no_compare_line_handed_to_a_voice_holds_a_character_it_reads_wrongly(pair_files, prefix_pair,  # noqa: F811
                                                                               pair, language):
     from tracer.trace import Trace
