@@ -158,6 +158,26 @@ cache_option = click.option(
          "$GPT2_EXPLAINER_CACHE_SIZE, default 2G). --no-cache renders every scene and writes no cache.")
 
 
+# The files of a video (video, compare): where, its captions, its format and background, its beats.
+def video_file_options(default_out):
+    return option_group(
+        click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
+                     help=f"Where to write the video; its clips go to FILE/clips/. [default: {default_out}]"),
+        click.option("--captions/--no-captions", default=True, show_default=True,
+                     help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video "
+                          "(and each clip)."),
+        click.option("--format", "clip_format", type=click.Choice(FORMATS), default=None,
+                     help="mp4 (H.264: PowerPoint, Keynote, browsers), webm (VP9), mov (QuickTime) or gif. "
+                          "[default: from --out's suffix, else mp4]"),
+        click.option("--transparent", is_flag=True,
+                     help="Leave the background out (an alpha channel): webm for browsers and reveal.js, "
+                          "mov (ProRes 4444) for Keynote, gif for PowerPoint overlays."),
+        click.option("--beats", is_flag=True,
+                     help="Also write every beat of every scene as its own clip "
+                          "(clips/02_<scene>.01_<beat>.mp4, ...)."),
+    )
+
+
 # A narrated render: every caption line spoken by an offline voice (renderer/voices.py).
 narration_options = option_group(
     click.option("--narrate", is_flag=True,
@@ -168,8 +188,8 @@ narration_options = option_group(
                       "[default: heart for --lang en, jf_alpha for --lang ja]"),
     click.option("--narration", "narration_dir", type=click.Path(), default=None, metavar="DIR",
                  help="Your own recordings (WAV, MP3, M4A, FLAC), each named by its line's ID as "
-                      "`render.py script` lists them (tokens.02_pieces.1.wav); a line without one is "
-                      "spoken by --voice. Implies --narrate."),
+                      "`render.py script` (or compare-script) lists them (tokens.02_pieces.1.wav); a line "
+                      "without one is spoken by --voice. Implies --narrate."),
 )
 
 
@@ -281,18 +301,7 @@ def list_voices():
 @scenes_option()
 @quality_options
 @jobs_option
-@click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
-              help="Where to write the video; its clips go to FILE/clips/. [default: media/<prompt>.mp4]")
-@click.option("--captions/--no-captions", default=True, show_default=True,
-              help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video (and each clip).")
-@click.option("--format", "clip_format", type=click.Choice(FORMATS), default=None,
-              help="mp4 (H.264: PowerPoint, Keynote, browsers), webm (VP9), mov (QuickTime) or gif. "
-                   "[default: from --out's suffix, else mp4]")
-@click.option("--transparent", is_flag=True,
-              help="Leave the background out (an alpha channel): webm for browsers and reveal.js, "
-                   "mov (ProRes 4444) for Keynote, gif for PowerPoint overlays.")
-@click.option("--beats", is_flag=True,
-              help="Also write every beat of every scene as its own clip (clips/02_tokens.01_text.mp4, ...).")
+@video_file_options("media/<prompt>.mp4")
 @cache_option
 @map_option
 @narration_options
@@ -410,15 +419,9 @@ pair_options = option_group(
 @pair_options
 @quality_options
 @jobs_option
-@click.option("--out", type=click.Path(), default=None, metavar="FILE.mp4",
-              help="Where to write the video; its clips go to FILE/clips/. [default: media/<A>-vs-<B>.mp4]")
-@click.option("--captions/--no-captions", default=True, show_default=True,
-              help="Write the caption lines as subtitles, FILE.srt and FILE.vtt beside the video (and each clip).")
-@click.option("--format", "clip_format", type=click.Choice(FORMATS), default=None,
-              help="mp4, webm, mov or gif (as for `video`). [default: from --out's suffix, else mp4]")
-@click.option("--transparent", is_flag=True, help="Leave the background out (an alpha channel), as for `video`.")
-@click.option("--beats", is_flag=True, help="Also write every beat of every scene as its own clip.")
+@video_file_options("media/<A>-vs-<B>.mp4")
 @cache_option
+@narration_options
 @click.pass_context
 def compare(ctx, **options):
     """Trace two prompts with one model (or read two saved traces) and render the comparison:
@@ -460,6 +463,7 @@ def compare(ctx, **options):
 @click.option("--out", type=click.Path(), default=None, metavar="FILE.pptx|FILE.html",
               help="Where to write the deck. [default: media/<A>-vs-<B>.pptx or .html]")
 @cache_option
+@narration_options
 @click.pass_context
 def compare_slides(ctx, **options):
     """The comparison of `render.py compare` as a deck: a title slide with both prompts, then one
@@ -475,6 +479,21 @@ def compare_slides(ctx, **options):
         report_scene_failure(failure)
     click.echo(f"Wrote {out}: a title slide and {len(deck.slides)} beat slides from {len(infos)} scenes "
                f"({os.path.getsize(out) / 1e6:.1f} MB), rendered in {minutes(time.monotonic() - started)}")
+
+
+@cli.command("compare-script", short_help="The narration script of a comparison, to record it yourself.")
+@pair_options
+@click.option("--out", type=click.Path(), default=None, metavar="FILE.csv",
+              help="Where to write the script (and FILE.txt beside it). [default: media/<A>-vs-<B>.script.csv]")
+@click.pass_context
+def compare_script(ctx, **options):
+    """The narration script of `render.py compare` with the same options, as `render.py script`
+    writes a video's: one row per caption line with its ID (compare-tokens.01_prompts.1), its
+    written and its spoken text. Record the lines and render with `compare --narration DIR`."""
+    from renderer.compare import make_compare_script
+
+    written, rows = make_compare_script(options, model_flags=model_flags_given(ctx))
+    click.echo(f"Wrote {written[0]} and {written[1]}: {len(rows)} lines")
 
 
 @cli.command(short_help="Write the last frame of one scene as a PNG (quick to make).")

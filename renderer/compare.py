@@ -12,8 +12,10 @@ import os
 from dataclasses import dataclass, replace
 
 from renderer.cache import file_digest
-from renderer.files import check_clip_names_free, clip_name, private_directory, publish, sweep_stale_work
+from renderer.files import (check_clip_names_free, check_video_files_free, clip_name, private_directory, publish,
+                            sweep_stale_work)
 from renderer.formats import MP4
+from renderer.narration import narration_of_scene
 from renderer.pipeline import clip_file_names, interrupt_on_sigterm, publish_video, render_keyed_tasks
 from renderer.workers import RenderTask
 from tracer.errors import UserError
@@ -29,12 +31,13 @@ class CompareTask(RenderTask):
     other_trace_path: str = ""  # a *_path field: where, not what (the key has both traces' digests)
     word: str | None = None
 
-    def bind_scene(self, load):
-        """The scene class bound to both traces (`load(path)` gives a Trace; the worker keeps them)."""
+    def bind_scene(self, load, narrator=None):
+        """The scene class bound to both traces (`load(path)` gives a Trace; the worker keeps them),
+        its lines spoken by `narrator` (narration.Narrator) when given."""
         from scenes.base import SceneOptions
 
         return self.scene.load().bind_pair(load(self.trace_path), load(self.other_trace_path),
-                                           SceneOptions(**self.options), word=self.word)
+                                           SceneOptions(**self.options), word=self.word, narrator=narrator)
 
 
 # -- the two traces ------------------------------------------------------------------------------
@@ -93,7 +96,7 @@ def trace_pair(prompts, model, generate, temperature, top_k, top_p, seed):
     return traces
 
 
-def prepare_pair(given, infos, suffix, clips=False, model_flags=()):
+def prepare_pair(given, infos, suffix, clips=False, model_flags=(), default_suffix=None):
     """What `compare` checks, cheapest first, then the two Traces: ((A, B), out, clips directory
     or None). The pair is checked (one model, the word in both) before any render starts."""
     from renderer.outputs import clips_directory, output_path
@@ -102,7 +105,7 @@ def prepare_pair(given, infos, suffix, clips=False, model_flags=()):
 
     saved = saved_pair(given, model_flags)
     prompts = [trace.prompt for trace in saved] if saved else list(given["prompts"])
-    out = output_path(given["out"], f"{prompts[0]} vs {prompts[1]}", suffix)
+    out = output_path(given["out"], f"{prompts[0]} vs {prompts[1]}", suffix, default_suffix)
     clips_dir = clips_directory(out) if clips else None
     if saved:
         for side, trace in zip(SIDES, saved):
@@ -122,9 +125,12 @@ def pair_digest(file_a, file_b):
     return hashlib.sha256(f"{file_digest(file_a)}:{file_digest(file_b)}".encode()).hexdigest()
 
 
-def compare_tasks(infos, files, options, quality, work, word, clip_format=MP4, beats=False):
+def compare_tasks(infos, files, options, quality, work, word, clip_format=MP4, beats=False, narration=None,
+                  speech_cache_dir=None):
+    """One CompareTask per compare scene of `infos`, as pipeline.scene_tasks (narration included)."""
     return [CompareTask(index=position, scene=info, trace_path=os.path.abspath(files[0]), options=options,
                         quality=quality, clip_format=clip_format, beats=beats,
+                        narration=narration_of_scene(narration, info.name), speech_cache_dir=speech_cache_dir,
                         out=os.path.join(work, clip_name(position, info.name, clip_format.extension)),
                         other_trace_path=os.path.abspath(files[1]), word=word)
             for position, info in enumerate(infos, start=1)]
@@ -145,21 +151,31 @@ def render_pair_tasks(tasks, files, quality, jobs, cache):
     render_keyed_tasks(tasks, lambda: pair_digest(*files), quality, jobs, cache)
 
 
+def speech_cache_dir(cache):
+    """Where the workers keep spoken lines: the clip cache's folder (None without a cache)."""
+    return None if cache is None else str(cache.root)
+
+
 def render_compare_video(pair, given_files, infos, options, quality, jobs, out, clips_dir, word, captions=True,
-                         clip_format=MP4, beats=False, cache=None):
+                         clip_format=MP4, beats=False, cache=None, narration=None):
     """Every compare scene rendered in workers and joined into `out`, with its clips (and beats,
-    captions) published beside it, as pipeline.render_video does for one trace."""
+    captions; with `narration`, sound and the narration script) published beside it, as
+    pipeline.render_video does for one trace."""
     parent = os.path.dirname(os.path.abspath(out))
     sweep_stale_work(parent)
     with private_directory(parent) as work, interrupt_on_sigterm():
         files = trace_files(pair, given_files, work)
-        tasks = compare_tasks(infos, files, options, quality, work, word, clip_format, beats)
+        tasks = compare_tasks(infos, files, options, quality, work, word, clip_format, beats, narration,
+                              speech_cache_dir(cache))
         check_clip_names_free(clips_dir, [name for task in tasks for name in clip_file_names(task.out, captions)])
+        check_video_files_free(out, clips_dir, captions, narration is not None)
         render_pair_tasks(tasks, files, quality, jobs, cache)
-        return publish_video([task.out for task in tasks], work, out, clips_dir, captions, clip_format, beats)
+        return publish_video([task.out for task in tasks], work, out, clips_dir, captions, clip_format, beats,
+                             narrated=narration is not None)
 
 
-def render_compare_slides(pair, given_files, infos, options, quality, jobs, out, kind, word, cache=None):
+def render_compare_slides(pair, given_files, infos, options, quality, jobs, out, kind, word, cache=None,
+                          narration=None):
     """A deck of the compare scenes' beats (as slides.render_slides), titled with both prompts."""
     from renderer.beats import beats_directory, load_beats, save_poster
     from renderer.decks import build_deck
@@ -170,13 +186,14 @@ def render_compare_slides(pair, given_files, infos, options, quality, jobs, out,
     sweep_stale_work(parent)
     with private_directory(parent) as work, interrupt_on_sigterm():
         files = trace_files(pair, given_files, work)
-        tasks = compare_tasks(infos, files, options, quality, work, word, beats=True)
+        tasks = compare_tasks(infos, files, options, quality, work, word, beats=True, narration=narration,
+                              speech_cache_dir=speech_cache_dir(cache))
         render_pair_tasks(tasks, files, quality, jobs, cache)
         beats = [beat for task in tasks for beat in load_beats(beats_directory(task.out))]
         posters = [save_poster(beat.file, os.path.splitext(beat.file)[0] + ".png") for beat in beats]
         both = replace(pair[0], prompt=f"A: {pair[0].prompt}   B: {pair[1].prompt}")  # the title slide shows both
         deck = build_deck(both, beats, posters, options["language"], options["theme"], quality)
-        deck = replace(deck, title=say(options["language"], "compare.tokens_heading"))
+        deck = replace(deck, title=say(options["language"], "compare.tokens_heading"), narrated=narration is not None)
         publish(write_deck(deck, kind, work, options["theme"]), out)
     return deck
 
@@ -192,24 +209,32 @@ def compare_scenes(given):
 
 def make_compare_video(given, model_flags=()):
     """`render.py compare`: returns (video path, clip paths, caption files, ClipFormat)."""
-    from renderer.commands import format_of, user_clip_cache
+    from renderer.commands import format_of, narration_of, user_clip_cache
     from renderer.formats import ClipFormat
+    from renderer.narration import recordings_note
     from renderer.presets import quality_preset
 
     infos = compare_scenes(given)
     clip_cache = user_clip_cache(given["cache"])
     chosen = ClipFormat(given["clip_format"] or format_of(given["out"]), given["transparent"])
+    narration = narration_of(given, chosen)
     pair, out, clips_dir = prepare_pair(given, infos, chosen.extension, clips=True, model_flags=model_flags)
     clips, subtitles = render_compare_video(pair, given["traces"], infos, compare_options(given),
                                             quality_preset(given["quality"], given["fps"]), given["jobs"], out,
                                             clips_dir, given["word"], given["captions"], clip_format=chosen,
-                                            beats=given["beats"], cache=clip_cache)
+                                            beats=given["beats"], cache=clip_cache, narration=narration)
+    note = recordings_note(out, narration)
+    if note:
+        import click
+
+        click.echo(note, err=True)
     return out, clips, subtitles, chosen
 
 
 def make_compare_slides(given, model_flags=()):
     """`render.py compare-slides`: returns (deck path, Deck, the scenes' entries)."""
-    from renderer.commands import user_clip_cache
+    from renderer.commands import narration_of, user_clip_cache
+    from renderer.formats import ClipFormat
     from renderer.presets import quality_preset
 
     kind = given["kind"]
@@ -221,11 +246,25 @@ def make_compare_slides(given, model_flags=()):
         reveal_dist()
     clip_cache = user_clip_cache(given["cache"])
     infos = compare_scenes(given)
+    narration = narration_of(given, ClipFormat())  # the beats are MP4 clips
     pair, out, _ = prepare_pair(given, infos, "." + kind, model_flags=model_flags)
     deck = render_compare_slides(pair, given["traces"], infos, compare_options(given),
                                  quality_preset(given["quality"], given["fps"]), given["jobs"], out, kind,
-                                 given["word"], clip_cache)
+                                 given["word"], clip_cache, narration)
     return out, deck, infos
+
+
+def make_compare_script(given, model_flags=()):
+    """`render.py compare-script`: the narration script of the render `compare` would make with these
+    options (narration.write_scenes_script). Returns (the files written, their rows)."""
+    from renderer.narration import write_scenes_script
+    from scenes.base import SceneOptions
+
+    infos = compare_scenes(given)
+    pair, out, _ = prepare_pair(given, infos, ".csv", model_flags=model_flags, default_suffix=".script.csv")
+    options = SceneOptions(**compare_options(given))
+    return write_scenes_script([(info.name, info.load().bind_pair(*pair, options, word=given["word"]))
+                                for info in infos], out)
 
 
 def compare_options(given):

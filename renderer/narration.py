@@ -227,18 +227,25 @@ def write_script(recorded, infos, options, language, out):
     """`render.py script`: the narration script of a render of `infos` (each scene drawn as a still,
     its animations skipped, its lines set as in the video) as `out` (NAME.script.csv) and
     NAME.script.txt beside it, written only once both are complete. Returns their paths."""
+    from scenes.base import SceneOptions
+
+    return write_scenes_script([(info.name, info.load().bind(recorded, SceneOptions(**options))) for info in infos],
+                               out)
+
+
+def write_scenes_script(scenes, out):
+    """The narration script of `scenes` ([(name, bound scene class)], in video order: `render.py
+    script`'s, or a comparison's) as `out` and NAME.script.txt, as write_script says."""
     from renderer.files import private_directory, publish, sweep_stale_work
     from renderer.manim_run import render_with_manim
     from renderer.presets import quality_preset
-    from scenes.base import SceneOptions
 
     parent = os.path.dirname(os.path.abspath(out))
     sweep_stale_work(parent)
     rows = []
     with private_directory(parent) as work:
-        for info in infos:
-            _, scene = render_with_manim(info.load().bind(recorded, SceneOptions(**options)), work,
-                                         quality_preset("low"), info.name, still=True)
+        for name, scene_class in scenes:
+            _, scene = render_with_manim(scene_class, work, quality_preset("low"), name, still=True)
             rows += scene_script(scene)
         written = write_script_files(rows, os.path.join(work, "script"))
         stem = out[: -len(".csv")] if out.endswith(".csv") else os.path.splitext(out)[0]

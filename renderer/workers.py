@@ -244,7 +244,7 @@ def render_task(task, traces):
 
     narrator = narrator_for(task)
     if hasattr(task, "bind_scene"):  # a task that draws two traces (renderer/compare.py) binds its own scene
-        scene_class = task.bind_scene(load)
+        scene_class = task.bind_scene(load, narrator)
     else:
         scene_class = task.scene.load().bind(load(task.trace_path), SceneOptions(**task.options), narrator)
     render_clip(scene_class, task.out, task.quality, cues_out=cues_path(task.out), clip_format=task.clip_format,

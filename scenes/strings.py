@@ -349,6 +349,20 @@ SPOKEN = {
         "sampling.greedy": "Greedy decoding, at temperature 0: no draw, the largest bar is chosen.",
         "sampling.no_steps": "No token was generated, so nothing was drawn.",
         "loop.no_steps": "No token was generated.",
+        # compare (scenes/compare): W_E, W_P and "x₀ = ... + ..." in words
+        "compare.explain_token_row": "The same ID picks the same row of the token embedding matrix in both: the "
+                                     "same {d_model:,} numbers.",
+        "compare.explain_position_rows": "The position picks a row of the position embedding matrix: row "
+                                         "{position_a} in A, row {position_b} in B.",
+        "compare.explain_position_same": "Both stand at position {position_a}: the same row of the position "
+                                         "embedding matrix too.",
+        "compare.explain_x0": "x zero is the sum of the two rows. Before any attention, they differ only by position.",
+        "compare.explain_x0_same": "x zero is the sum of the two rows: the same vector in both. Only attention can "
+                                   "tell them apart.",
+        "compare.explain_drift": "The cosine similarity of {piece} in A and in B, after every layer. 1 means the "
+                                 "same direction.",
+        "compare.explain_same_prefix": "The tokens up to {piece} are the same in both, and GPT two reads only what "
+                                       "comes before: one vector at every layer.",
     },
     "ja": SPOKEN_JA,
 }
@@ -366,14 +380,19 @@ def say(language, key, **values):
     return STRINGS[language][key].format(**values)
 
 
+def is_piece(name):
+    """Whether the placeholder `name` holds a token piece: piece, or piece_a and piece_b (compare)."""
+    return name == "piece" or name.startswith("piece_")
+
+
 def say_both(language, key, **values):
     """(written, spoken) for `key`: the line as `say` writes it, and the words a voice reads (its
     SPOKEN variant, each token piece as a voice reads it), or None where the written line will do
     (scenes/spoken.py makes it speakable)."""
     written = say(language, key, **values)
     spoken = SPOKEN[language].get(key)
-    if spoken is None and "piece" not in values:
+    if spoken is None and not any(is_piece(name) for name in values):
         return written, None
-    spoken_values = {name: spoken_piece(value, language) if name == "piece" else value
+    spoken_values = {name: spoken_piece(value, language) if is_piece(name) else value
                      for name, value in values.items()}
     return written, (spoken or STRINGS[language][key]).format(**spoken_values)

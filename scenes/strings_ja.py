@@ -319,4 +319,10 @@ SPOKEN_JA = {
     "sampling.explain_draw": "乱数生成器が0以上1未満の数を引き、その数を含む区間のトークンが選ばれます。",
     "sampling.greedy": "貪欲法です。乱数は引かず、最も大きい棒を選びます。",
     "sampling.no_steps": "トークンを生成していないので、何も引いていません。",
+    # compare（scenes/compare）：W_E、W_P、「x₀ = … + …」を言葉で
+    "compare.explain_token_row": "アイディーが同じなので、埋め込み行列の同じ行を引きます。{d_model:,}個の数値もまったく同じです。",
+    "compare.explain_position_rows": "位置で位置埋め込み行列の行が決まります。Aは{position_a}行目、Bは{position_b}行目です。",
+    "compare.explain_position_same": "どちらも位置{position_a}なので、位置埋め込み行列の行も同じです。",
+    "compare.explain_x0": "エックスゼロは二つの行の和です。アテンションの前は、違いは位置だけです。",
+    "compare.explain_x0_same": "エックスゼロは二つの行の和で、二つはまったく同じベクトルです。区別できるのはアテンションだけです。",
 }

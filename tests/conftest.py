@@ -16,7 +16,7 @@ RENDERING_MODULES = {
     "test_hostile_files", "test_languages", "test_lazy_trace", "test_legibility", "test_map", "test_narration", "test_notebook",
     "test_readme_batch", "test_rendering", "test_sampling_record", "test_scene_numbers", "test_scenes",
     "test_slides", "test_trace_validation", "test_video",
-    "test_compare_scenes", "test_compare_cli",  # scenes/compare, render.py compare
+    "test_compare_scenes", "test_compare_cli", "test_compare_narration",  # scenes/compare, render.py compare
 }
 RENDERING_FIXTURES = {"scene_report"}
 

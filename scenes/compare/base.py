@@ -18,9 +18,11 @@ class CompareScene(TraceScene):
     prompt_columns = 34  # a prompt is cut to this many monospace columns in its column's header
 
     @classmethod
-    def bind_pair(cls, a, b, options=SceneOptions(), word=None):
-        """A subclass of this scene that draws traces `a` and `b` (Manim builds scenes without arguments)."""
-        return type(cls.__name__, (cls,), {"trace": a, "other": b, "options": options, "word": word})
+    def bind_pair(cls, a, b, options=SceneOptions(), word=None, narrator=None):
+        """A subclass of this scene that draws traces `a` and `b` (Manim builds scenes without arguments),
+        its caption lines spoken by `narrator` when given (as TraceScene.bind)."""
+        return type(cls.__name__, (cls,), {"trace": a, "other": b, "options": options, "word": word,
+                                           "narrator": narrator})
 
     def setup(self):
         if self.other is None:
@@ -36,6 +38,14 @@ class CompareScene(TraceScene):
 
     def add_corner_map(self):
         return None  # the map follows one prompt's forward pass
+
+    def catalog_name(self):
+        """Its name in the compare storyboard ("compare-tokens"): what its lines' IDs begin with, so
+        a lecturer's recording (--narration DIR) is named after the scene as `compare` lists it."""
+        from scenes.compare.catalog import entry_of
+
+        info = self.info or entry_of(type(self))
+        return None if info is None else info.name
 
     # -- facts -------------------------------------------------------------------------------------
 

@@ -25,6 +25,12 @@ def names():
     return [info.name for info in COMPARE_CATALOG]
 
 
+def entry_of(scene_class):
+    """The compare entry of a scene class, or of the class it subclasses (bound); None if none."""
+    return next((info for cls in scene_class.__mro__ for info in COMPARE_CATALOG
+                 if (info.module, info.class_name) == (cls.__module__, cls.__name__)), None)
+
+
 def get(name):
     for info in COMPARE_CATALOG:
         if info.name == name:
