@@ -55,10 +55,10 @@ EN_WORDS = [  # (pattern, words), applied in order
     (r"\s*·\s*", " dot "),
     (r"\s*=\s*", " equals "),
     (r"\s*→\s*", " to "),
-    (r"[−-](?=\d)", "minus "),
+    (r"(?<![A-Za-z])[−-](?=\d)", "minus "),  # not GPT-2's hyphen
     (r"(?<=\w)[₀]", " zero"),
     (r"ε", "epsilon"),
-    (r"\bW_(\w+)", r"W \1"),
+    (r"\bW_([A-Za-z0-9]+)", r"W \1"),
     (r"_", " "),
 ]
 
@@ -128,9 +128,9 @@ def speakable_en(text):
 JA_WORDS = [  # English words and symbols in katakana and kana (the engine spells Latin letters out)
     (r"−∞|-∞", "マイナス無限大"), (r"∞", "無限大"), (r"√\s*", "ルート"), (r"\s*÷\s*", "割る"),
     (r"\s*×\s*", "かける"), (r"\s*=\s*", "イコール"), (r"\s*·\s*", "と"), (r"\s*→\s*", "から"),
-    (r"[−-](?=\d)", "マイナス"), (r"ε", "イプシロン"),
+    (r"(?<![A-Za-z])[−-](?=\d)", "マイナス"), (r"ε", "イプシロン"),
     (r"LayerNorm", "レイヤーノルム"), (r"MLP", "エムエルピー"), (r"GELU", "ジェル"), (r"GPT-2", "ジーピーティーツー"),
-    (r"\bID", "アイディー"), (r"top-k", "トップケー"), (r"top-p", "トップピー"), (r"W_\w+", "重み行列"),
+    (r"\bID", "アイディー"), (r"top-k", "トップケー"), (r"top-p", "トップピー"), (r"W_[A-Za-z0-9]+", "重み行列"),
     (r"x₀", "エックスゼロ"), (r"(?<![A-Za-z])x(?![A-Za-z])", "エックス"), (r"(?<![A-Za-z])q(?![A-Za-z])", "キュー"),
     (r"(?<![A-Za-z])k(?![A-Za-z])", "ケー"), (r"(?<![A-Za-z])v(?![A-Za-z])", "ブイ"),
     (r"(?<![A-Za-z])z(?![A-Za-z])", "ゼット"), (r"(?<![A-Za-z])u(?![A-Za-z])", "ユー"),

@@ -69,6 +69,7 @@ def test_voices_lists_every_voice_with_its_licence(capsys):
     ("“日本語” is next", "a Chinese character piece is next"),
     ("“<b>&{}\\%$” here", "b and backslash % dollar here"),
     ("I ❤️ pizza, Café", "I a symbol pizza, Café"),
+    ("GPT-2 reads −3 and W_E", "GPT-2 reads minus 3 and W E"),  # a hyphen after a letter is no minus
 ])
 def test_english_spoken_forms(written, spoken):
     assert spoken_form(written, "en") == spoken
@@ -103,6 +104,7 @@ def test_japanese_numbers_and_words_are_written_out():
     assert spoken_form("LayerNormの後、−0.74", "ja") == "レイヤーノルムの後、マイナス零点七四"
     assert spoken_form("「ו」は8個", "ja") == "「ヘブライ文字のかけら」は八個"  # a script the voice does not read
     assert spoken_form("「<b>&」と「❤️」", "ja") == "「b アンド」と「記号」"
+    assert spoken_form("W_Eの同じ行。GPT-2で−3", "ja") == "重み行列の同じ行。ジーピーティーツーでマイナス三"
 
 
 def test_spoken_variants_have_the_written_lines_placeholders():
