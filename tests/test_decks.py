@@ -115,8 +115,8 @@ def test_the_readme_deck_figures_are_the_decks_real_counts(scene_report):
 
 # -- sections: one per part of the map ---------------------------------------------------------
 
-# (scene, its beats) of a deck that goes title -> tokens -> attention (two scenes) -> MLP
-SECTIONED = [("title", 2), ("tokens", 1), ("qkv", 2), ("all-heads", 1), ("mlp", 2)]
+# (scene, its beats) of a deck that goes title -> map -> tokens -> attention (two scenes) -> MLP
+SECTIONED = [("title", 2), ("map", 1), ("tokens", 1), ("qkv", 2), ("all-heads", 1), ("mlp", 2)]
 
 
 def fake_beats(tmp_path, scenes):
@@ -156,10 +156,10 @@ def test_sections_start_where_the_map_lights_the_next_part_named_in_the_decks_la
     beats, posters = fake_beats(tmp_path, SECTIONED)
     deck = build_deck(nano_sort_trace, beats, posters, "ja", "dark", quality_preset("low"))
     assert [(s.key, s.start, s.count) for s in deck.sections] == \
-           [("title", 0, 2), ("tokens", 2, 1), ("attn", 3, 3), ("mlp", 6, 2)]
-    assert [s.name for s in deck.sections] == [say("ja", key) for key in
-                                               ("title.heading", "tokens.heading", "map.attention", "mlp.heading")]
-    assert deck.sections[2].name == "アテンション"
+           [("title", 0, 2), ("map", 2, 1), ("tokens", 3, 1), ("attn", 4, 3), ("mlp", 7, 2)]
+    assert [s.name for s in deck.sections] == [say("ja", key) for key in ("title.heading", "map.heading",
+                                                                           "tokens.heading", "map.attention", "mlp.heading")]
+    assert deck.sections[3].name == "アテンション"
     # the keys are the catalog's: all-heads lights attention and its +, and stays in attention's section
     assert get("all-heads").lights[0] == get("qkv").lights[0] == section_key("all-heads") == "attn"
     # a deck of scenes off the catalog (the comparison's) has no sections
@@ -197,11 +197,11 @@ def test_pptx_sections_hold_the_slides_of_each_part(nano_sort_trace, tmp_path):
     deck = build_deck(nano_sort_trace, beats, posters, "ja", "dark", quality_preset("low"))
     write_pptx(deck, tmp_path / "deck.pptx")
     sections, slide_ids = pptx_sections(tmp_path / "deck.pptx")
-    assert len(slide_ids) == 1 + 8
+    assert len(slide_ids) == 1 + 9
     # the title slide opens the first section; each other holds its beats' slides, in order
-    assert sections == [("Transformerはプロンプトをどう読むか", slide_ids[0:3]), ("トークン", slide_ids[3:4]),
-                        ("アテンション", slide_ids[4:7]), ("MLP", slide_ids[7:9])]
-    assert len(Presentation(tmp_path / "deck.pptx").slides) == 9  # python-pptx still reads it
+    assert sections == [("Transformerはプロンプトをどう読むか", slide_ids[0:3]), ("モデルの全体像", slide_ids[3:4]),
+                        ("トークン", slide_ids[4:5]), ("アテンション", slide_ids[5:8]), ("MLP", slide_ids[8:10])]
+    assert len(Presentation(tmp_path / "deck.pptx").slides) == 10  # python-pptx still reads it
     # and a deck without sections writes none
     write_pptx(dataclasses.replace(deck, sections=()), tmp_path / "plain.pptx")
     assert pptx_sections(tmp_path / "plain.pptx")[0] == []

@@ -164,13 +164,15 @@ def test_pptx_opens_in_libreoffice_impress(decks, tmp_path):
 # -- HTML ----------------------------------------------------------------------------------
 
 class DeckParser(HTMLParser):
-    """The parts of a reveal.js page that matter here: every URL, the slides, their videos and notes."""
+    """The parts of a reveal.js page that matter here: every URL, the slides, their videos and
+    notes, and the vertical stacks (the deck's sections) that hold them."""
 
     def __init__(self):
         super().__init__()
         self.urls = []  # (tag, attribute, value) of every src, href and poster
-        self.sections = []  # [attributes, [video attributes], notes text], top-level slides only
-        self.depth = 0  # <section> nesting
+        self.sections = []  # [attributes, [video attributes], notes text], one per slide, in order
+        self.stacks = []  # [attributes, [indices in self.sections]], one per section of the deck
+        self.open = []  # the <section>s open: "stack" or "slide"
         self.in_notes = False
         self.scripts = []
         self.in_script = False
@@ -178,11 +180,17 @@ class DeckParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         self.urls += [(tag, name, value) for name, value in attrs if name in ("src", "href", "poster")]
-        if tag == "section":
-            self.depth += 1
-            assert self.depth == 1, "beats are top-level slides: the right arrow steps through them"
+        if tag == "section" and "part" in attributes.get("class", "").split():
+            assert not self.open, "a section of the deck is a top-level column"
+            self.open.append("stack")
+            self.stacks.append([attributes, []])
+        elif tag == "section":
+            assert self.open in ([], ["stack"]), "a slide holds no slide: the arrows step through them"
+            self.open.append("slide")
+            if self.open == ["stack", "slide"]:
+                self.stacks[-1][1].append(len(self.sections))
             self.sections.append([attributes, [], ""])
-        elif tag == "video" and self.depth:
+        elif tag == "video" and self.open:
             self.sections[-1][1].append(attributes)
         elif tag == "aside" and "notes" in attributes.get("class", "").split():
             self.in_notes = True
@@ -192,7 +200,7 @@ class DeckParser(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag == "section":
-            self.depth -= 1
+            self.open.pop()
         elif tag == "aside":
             self.in_notes = False
         elif tag == "script":
