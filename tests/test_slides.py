@@ -116,6 +116,12 @@ def test_pptx_is_16_9_with_a_title_and_one_video_slide_per_beat(decks, tmp_path)
         labels.append(slide.find(".//p:pic/p:nvPicPr/p:cNvPr", NS).get("name"))
     assert labels == BEATS  # storyboard order
     assert len(videos) == 6
+    # PowerPoint's sections: the title slide and title's beats, then tokens' (tests/test_deck_sections.py has more)
+    slide_ids = [int(slide.get("id")) for slide in presentation.iterfind("p:sldIdLst/p:sldId", NS)]
+    p14 = "{http://schemas.microsoft.com/office/powerpoint/2010/main}"
+    sections = [(section.get("name"), [int(s.get("id")) for s in section.iter(p14 + "sldId")])
+                for section in presentation.iter(p14 + "section")]
+    assert sections == [(say("en", "title.heading"), slide_ids[:4]), (say("en", "tokens.heading"), slide_ids[4:])]
 
     notes = {slide_number(name): "".join(etree.fromstring(xml).itertext())
              for name, xml in parts.items() if re.fullmatch(r"ppt/notesSlides/notesSlide\d+\.xml", name)}
@@ -238,6 +244,10 @@ def test_html_deck_has_a_title_and_one_autoplaying_video_per_beat(html_deck, tmp
 
     sections = html_deck.sections
     assert len(sections) == 7
+    # one column per part of the map: the title slide and title's beats (off the map), then tokens'
+    assert [(stack[0]["data-section"], stack[1]) for stack in html_deck.stacks] == \
+           [(say("en", "title.heading"), [0, 1, 2, 3]), (say("en", "tokens.heading"), [4, 5, 6])]
+    assert sections[0][0]["id"] == "title" and sections[4][0]["id"] == "tokens"  # deck.html#/tokens
     title, beats = sections[0], sections[1:]
     assert title[1] == [] and "title" in title[0]["class"]
     assert [attributes["data-label"] for attributes, _, _ in beats] == BEATS
