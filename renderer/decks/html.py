@@ -12,15 +12,16 @@ The deck's sections (decks.DeckSection, one per part of the map) are reveal.js's
 stacks: one column per section, its beats under one another. What a lecturer navigating gets:
 the arrow keys, a clicker and the space bar still step through every beat in order
 (navigationMode "linear": right goes down a column, then on to the next); the overview (Esc)
-shows one column per part of the map, to jump to; each column's first slide has the part's id,
-so deck.html#/attn opens the attention section at its start; and the first slide of each column is its scene's first beat,
-which carries the small map with the part lit. A separate title slide per section would add a
-press of the clicker at every change of part, during the lecture, for what the corner map
-already says.
+shows one column per part of the map, to jump to; each column's first slide has the part's
+id, so deck.html#/attn opens the attention section at its start; and that first slide is its
+scene's first beat, which carries the small map with the part lit. A separate title slide per
+section would add a press of the clicker at every change of part, during the lecture, for what
+the corner map already says.
 
 A narrated deck's videos are not muted: browsers block a video's sound until the viewer's
 first gesture, and the deck's first slide (the title) has no video, so the key press that
-leaves it is that gesture and every beat then plays with its sound.
+leaves it is that gesture and every beat then plays with its sound. (A beat opened before any
+gesture, from its address or a reload, reveal.js plays muted, with its own unmute button.)
 """
 
 import base64
