@@ -17,6 +17,7 @@ RENDERING_MODULES = {
     "test_readme_batch", "test_rendering", "test_sampling_record", "test_scene_numbers", "test_scenes",
     "test_slides", "test_trace_validation", "test_video",
     "test_compare_scenes", "test_compare_cli", "test_compare_narration",  # scenes/compare, render.py compare
+    "test_deck_sections",
 }
 RENDERING_FIXTURES = {"scene_report"}
 

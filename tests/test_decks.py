@@ -111,3 +111,97 @@ def test_the_readme_deck_figures_are_the_decks_real_counts(scene_report):
     said = [int(n) for n in re.findall(r"the title slide and\s+(\d+)\s+beat slides", readme)]
     slides = [int(n) for n in re.findall(r"deck at medium quality:\s+(\d+)\s+slides", readme)]
     assert said == [beats] and slides == [beats + 1], f"the deck has {beats} beats, {beats + 1} slides"
+
+
+# -- sections: one per part of the map ---------------------------------------------------------
+
+# (scene, its beats) of a deck that goes title -> map -> tokens -> attention (two scenes) -> MLP
+SECTIONED = [("title", 2), ("map", 1), ("tokens", 1), ("qkv", 2), ("all-heads", 1), ("mlp", 2)]
+
+
+def fake_beats(tmp_path, scenes):
+    """Beats of these scenes, each with a poster and a clip file (not played here)."""
+    from PIL import Image
+
+    from renderer.beats import Beat
+
+    poster = tmp_path / "poster.png"
+    Image.new("RGB", (854, 480), (20, 30, 40)).save(poster)
+    clip = tmp_path / "beat.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    beats = [Beat(scene=scene, number=number, name=f"b{number}", file=str(clip), start=0.0, duration=1.0,
+                  captions=(f"{scene} {number}",))
+             for scene, count in scenes for number in range(1, count + 1)]
+    return beats, [str(poster)] * len(beats)
+
+
+def test_every_catalog_scene_has_a_section_name():
+    from renderer.decks import SECTION_NAMES, section_key
+    from scenes.catalog import CATALOG
+    from scenes.strings import STRINGS
+
+    for info in CATALOG:
+        key = section_key(info.name)
+        assert key in SECTION_NAMES, (f"the deck has no section name for scene {info.name!r} (its part {key!r}): "
+                                      "add it to SECTION_NAMES in renderer/decks/__init__.py")
+        for language in ("en", "ja"):
+            assert SECTION_NAMES[key] in STRINGS[language], (info.name, language)
+
+
+def test_sections_start_where_the_map_lights_the_next_part_named_in_the_decks_language(nano_sort_trace, tmp_path):
+    from renderer.decks import section_key
+    from scenes.catalog import get
+    from scenes.strings import say
+
+    beats, posters = fake_beats(tmp_path, SECTIONED)
+    deck = build_deck(nano_sort_trace, beats, posters, "ja", "dark", quality_preset("low"))
+    assert [(s.key, s.start, s.count) for s in deck.sections] == \
+           [("title", 0, 2), ("map", 2, 1), ("tokens", 3, 1), ("attn", 4, 3), ("mlp", 7, 2)]
+    assert [s.name for s in deck.sections] == [say("ja", key) for key in ("title.heading", "map.heading",
+                                                                           "tokens.heading", "map.attention", "mlp.heading")]
+    assert deck.sections[3].name == "アテンション"
+    # the keys are the catalog's: all-heads lights attention and its +, and stays in attention's section
+    assert get("all-heads").lights[0] == get("qkv").lights[0] == section_key("all-heads") == "attn"
+    # a deck of scenes off the catalog (the comparison's) has no sections
+    compare, compare_posters = fake_beats(tmp_path, [("compare-tokens", 2)])
+    assert build_deck(nano_sort_trace, compare, compare_posters, "en", "dark", quality_preset("low")).sections == ()
+
+
+def pptx_sections(path):
+    """[(section name, [slide ids])] of a PPTX's p14:sectionLst, and its slides' ids in order."""
+    import zipfile
+
+    from lxml import etree
+
+    from renderer.decks.pptx import NS, P14, SECTIONS_EXTENSION
+
+    with zipfile.ZipFile(path) as package:
+        root = etree.fromstring(package.read("ppt/presentation.xml"))
+    slide_ids = [int(slide.get("id")) for slide in root.iterfind("p:sldIdLst/p:sldId", NS)]
+    extensions = root.findall("p:extLst/p:ext", NS)
+    lists = [ext.find(f"{{{P14}}}sectionLst") for ext in extensions if ext.get("uri") == SECTIONS_EXTENSION]
+    if not lists:
+        return [], slide_ids
+    assert root[-1].tag == f"{{{NS['p']}}}extLst"  # the schema's place for it: last
+    section_list, = lists
+    return [(section.get("name"), [int(slide.get("id")) for slide in section.iterfind(f"{{{P14}}}sldIdLst/{{{P14}}}sldId")])
+            for section in section_list], slide_ids
+
+
+def test_pptx_sections_hold_the_slides_of_each_part(nano_sort_trace, tmp_path):
+    from pptx import Presentation
+
+    from renderer.decks.pptx import write_pptx
+
+    beats, posters = fake_beats(tmp_path, SECTIONED)
+    deck = build_deck(nano_sort_trace, beats, posters, "ja", "dark", quality_preset("low"))
+    write_pptx(deck, tmp_path / "deck.pptx")
+    sections, slide_ids = pptx_sections(tmp_path / "deck.pptx")
+    assert len(slide_ids) == 1 + 9
+    # the title slide opens the first section; each other holds its beats' slides, in order
+    assert sections == [("Transformerはプロンプトをどう読むか", slide_ids[0:3]), ("モデルの全体像", slide_ids[3:4]),
+                        ("トークン", slide_ids[4:5]), ("アテンション", slide_ids[5:8]), ("MLP", slide_ids[8:10])]
+    assert len(Presentation(tmp_path / "deck.pptx").slides) == 10  # python-pptx still reads it
+    # and a deck without sections writes none
+    write_pptx(dataclasses.replace(deck, sections=()), tmp_path / "plain.pptx")
+    assert pptx_sections(tmp_path / "plain.pptx")[0] == []

@@ -116,6 +116,12 @@ def test_pptx_is_16_9_with_a_title_and_one_video_slide_per_beat(decks, tmp_path)
         labels.append(slide.find(".//p:pic/p:nvPicPr/p:cNvPr", NS).get("name"))
     assert labels == BEATS  # storyboard order
     assert len(videos) == 6
+    # PowerPoint's sections: the title slide and title's beats, then tokens' (tests/test_deck_sections.py has more)
+    slide_ids = [int(slide.get("id")) for slide in presentation.iterfind("p:sldIdLst/p:sldId", NS)]
+    p14 = "{http://schemas.microsoft.com/office/powerpoint/2010/main}"
+    sections = [(section.get("name"), [int(s.get("id")) for s in section.iter(p14 + "sldId")])
+                for section in presentation.iter(p14 + "section")]
+    assert sections == [(say("en", "title.heading"), slide_ids[:4]), (say("en", "tokens.heading"), slide_ids[4:])]
 
     notes = {slide_number(name): "".join(etree.fromstring(xml).itertext())
              for name, xml in parts.items() if re.fullmatch(r"ppt/notesSlides/notesSlide\d+\.xml", name)}
@@ -164,13 +170,15 @@ def test_pptx_opens_in_libreoffice_impress(decks, tmp_path):
 # -- HTML ----------------------------------------------------------------------------------
 
 class DeckParser(HTMLParser):
-    """The parts of a reveal.js page that matter here: every URL, the slides, their videos and notes."""
+    """The parts of a reveal.js page that matter here: every URL, the slides, their videos and
+    notes, and the vertical stacks (the deck's sections) that hold them."""
 
     def __init__(self):
         super().__init__()
         self.urls = []  # (tag, attribute, value) of every src, href and poster
-        self.sections = []  # [attributes, [video attributes], notes text], top-level slides only
-        self.depth = 0  # <section> nesting
+        self.sections = []  # [attributes, [video attributes], notes text], one per slide, in order
+        self.stacks = []  # [attributes, [indices in self.sections]], one per section of the deck
+        self.open = []  # the <section>s open: "stack" or "slide"
         self.in_notes = False
         self.scripts = []
         self.in_script = False
@@ -178,11 +186,17 @@ class DeckParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         self.urls += [(tag, name, value) for name, value in attrs if name in ("src", "href", "poster")]
-        if tag == "section":
-            self.depth += 1
-            assert self.depth == 1, "beats are top-level slides: the right arrow steps through them"
+        if tag == "section" and "part" in attributes.get("class", "").split():
+            assert not self.open, "a section of the deck is a top-level column"
+            self.open.append("stack")
+            self.stacks.append([attributes, []])
+        elif tag == "section":
+            assert self.open in ([], ["stack"]), "a slide holds no slide: the arrows step through them"
+            self.open.append("slide")
+            if self.open == ["stack", "slide"]:
+                self.stacks[-1][1].append(len(self.sections))
             self.sections.append([attributes, [], ""])
-        elif tag == "video" and self.depth:
+        elif tag == "video" and self.open:
             self.sections[-1][1].append(attributes)
         elif tag == "aside" and "notes" in attributes.get("class", "").split():
             self.in_notes = True
@@ -192,7 +206,7 @@ class DeckParser(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag == "section":
-            self.depth -= 1
+            self.open.pop()
         elif tag == "aside":
             self.in_notes = False
         elif tag == "script":
@@ -230,6 +244,10 @@ def test_html_deck_has_a_title_and_one_autoplaying_video_per_beat(html_deck, tmp
 
     sections = html_deck.sections
     assert len(sections) == 7
+    # one column per part of the map: the title slide and title's beats (off the map), then tokens'
+    assert [(stack[0]["data-section"], stack[1]) for stack in html_deck.stacks] == \
+           [(say("en", "title.heading"), [0, 1, 2, 3]), (say("en", "tokens.heading"), [4, 5, 6])]
+    assert sections[0][0]["id"] == "title" and sections[4][0]["id"] == "tokens"  # deck.html#/tokens
     title, beats = sections[0], sections[1:]
     assert title[1] == [] and "title" in title[0]["class"]
     assert [attributes["data-label"] for attributes, _, _ in beats] == BEATS

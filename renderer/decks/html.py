@@ -6,8 +6,22 @@ data: URI, so the one file can be mailed, copied to a USB stick, or opened from 
 hall without Wi-Fi. (Base64 makes the clips a third larger.) Each beat's <video> has
 reveal.js's data-autoplay (it plays as its slide opens, and stops when you leave it), its
 poster until then, and the beat's caption text as the slide's speaker notes
-(<aside class="notes">, shown by reveal.js's notes plugin: press S). The arrow keys step
-through the beats (reveal.js's own keyboard navigation).
+(<aside class="notes">, shown by reveal.js's notes plugin: press S).
+
+The deck's sections (decks.DeckSection, one per part of the map) are reveal.js's vertical
+stacks: one column per section, its beats under one another. What a lecturer navigating gets:
+the arrow keys, a clicker and the space bar still step through every beat in order
+(navigationMode "linear": right goes down a column, then on to the next); the overview (Esc)
+shows one column per part of the map, to jump to; each column's first slide has the part's
+id, so deck.html#/attn opens the attention section at its start; and that first slide is its
+scene's first beat, which carries the small map with the part lit. A separate title slide per
+section would add a press of the clicker at every change of part, during the lecture, for what
+the corner map already says.
+
+A narrated deck's videos are not muted: browsers block a video's sound until the viewer's
+first gesture, and the deck's first slide (the title) has no video, so the key press that
+leaves it is that gesture and every beat then plays with its sound. (A beat opened before any
+gesture, from its address or a reload, reveal.js plays muted, with its own unmute button.)
 """
 
 import base64
@@ -58,13 +72,14 @@ def write_html(deck, path, theme="dark", directory=None):
     styles = "\n".join(f"<style>\n{read_text(directory, name)}\n</style>"
                        for name in ("reset.css", "reveal.css", THEME_CSS[theme]))
     scripts = "\n".join(f"<script>\n{read_text(directory, name)}\n</script>" for name in ("reveal.js", "plugin/notes.js"))
-    slides = [title_section(deck)] + [beat_section(deck, beat) for beat in deck.slides]
+    slides = deck_slides(deck)
     # One canvas size whatever the clips' (reveal.js scales it to the window): the title's
     # words keep their proportions at every --quality; the videos fill it.
     # No arrows drawn on the slide: they would cover the end of the caption line (the keys,
     # a clicker and swiping step through the slides; the progress bar stays).
     settings = {"width": CANVAS[0], "height": CANVAS[1], "margin": 0, "hash": True, "controls": False,
-                "progress": True, "center": True, "transition": "none", "backgroundTransition": "none"}
+                "progress": True, "center": True, "transition": "none", "backgroundTransition": "none",
+                "navigationMode": "linear"}
     page = f"""<!DOCTYPE html>
 <html lang="{deck.language}">
 <head>
@@ -99,20 +114,45 @@ Reveal.initialize(Object.assign({json.dumps(settings)}, {{ plugins: [RevealNotes
     return path
 
 
-def title_section(deck):
-    return (f'<section class="title" data-background-color="{deck.background}">\n'
+def deck_slides(deck):
+    """The title and beat slides, as one vertical stack per section of the deck (the title
+    slide atop the first), or all at the top level when the deck has no sections."""
+    if not deck.sections:
+        return [title_section(deck)] + [beat_section(deck, beat) for beat in deck.slides]
+    stacks, ids = [], set()
+    for number, section in enumerate(deck.sections):
+        # the column's first slide has the part's id: deck.html#/attn opens the section at its start
+        first_id = section.key if section.key not in ids else f"{section.key}-{number + 1}"  # a part met again
+        ids.add(first_id)
+        beats = deck.slides[section.start:section.start + section.count]
+        if number == 0:
+            slides = [title_section(deck, first_id)] + [beat_section(deck, beat) for beat in beats]
+        else:
+            slides = [beat_section(deck, beats[0], first_id)] + [beat_section(deck, beat) for beat in beats[1:]]
+        stacks.append(f'<section class="part" data-section="{html.escape(section.name)}">\n'
+                      + "\n".join(slides) + "\n</section>")
+    return stacks
+
+
+def id_attribute(slide_id):
+    return "" if slide_id is None else f' id="{html.escape(slide_id)}"'
+
+
+def title_section(deck, slide_id=None):
+    return (f'<section class="title"{id_attribute(slide_id)} data-background-color="{deck.background}">\n'
             f"<h1>{html.escape(deck.title)}</h1>\n"
             f"<p>“{'<br>'.join(html.escape(line) for line in deck.prompt_lines)}”</p>\n"
             f'<p class="facts">{html.escape(deck.facts)}</p>\n'
             "</section>")
 
 
-def beat_section(deck, beat):
+def beat_section(deck, beat, slide_id=None):
     # muted when silent: browsers let only a silent video start by itself. A narrated deck's
     # videos are not: browsers block their sound until a user gesture, and the title slide has
     # no video, so the key press that leaves it is that gesture (each beat then plays with sound).
     muted = "" if deck.narrated else " muted"
-    return (f'<section class="beat" data-background-color="{deck.background}" data-label="{html.escape(beat.label)}">\n'
+    return (f'<section class="beat"{id_attribute(slide_id)} data-background-color="{deck.background}" '
+            f'data-label="{html.escape(beat.label)}">\n'
             f'<video data-autoplay{muted} playsinline preload="auto" poster="{data_uri(beat.poster, "image/png")}" '
             f'src="{data_uri(beat.clip, "video/mp4")}"></video>\n'
             f'<aside class="notes">{html.escape(beat.notes)}</aside>\n'

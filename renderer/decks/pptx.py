@@ -12,6 +12,12 @@ as the dates; the thumbnail (what a file browser shows) is the title scene's pic
 first beat's poster, which shows the prompt as the title slide does; a deck with no beats has
 none (an optional part: apps draw their own).
 
+The deck's sections (decks.DeckSection: one per part of the map) are PowerPoint's own: a
+`p14:sectionLst` in presentation.xml's extension list, naming each section and the ids of its
+slides. python-pptx has no API for them, so the XML is written here. PowerPoint shows them in
+its slide sorter and outline; an app that does not know them (LibreOffice Impress 7.4) ignores
+the extension and shows the slides as before.
+
 XML cannot hold some characters a prompt or a token may have (C0 controls, U+FFFE, U+FFFF):
 they are written as their code point, "U+FFFF", as the video draws them (a PPTX refusing a
 prompt that the video, the HTML deck and the trace take would surprise).
@@ -20,6 +26,7 @@ prompt that the video, the HTML deck and the trace take would surprise).
 import datetime
 import io
 import re
+import uuid
 
 from pptx import Presentation
 from pptx.dml.color import RGBColor
@@ -32,6 +39,8 @@ SLIDE_WIDTH = Emu(12192000)
 SLIDE_HEIGHT = Emu(6858000)
 BLANK_LAYOUT = 6  # of python-pptx's default template: no placeholders
 NS = {"p": "http://schemas.openxmlformats.org/presentationml/2006/main"}
+P14 = "http://schemas.microsoft.com/office/powerpoint/2010/main"
+SECTIONS_EXTENSION = "{521415D9-36F7-43E2-AB2F-B90AF26B5E84}"  # the uri PowerPoint gives its sections' <p:ext>
 PROGRAM = "gpt2-explainer"
 PROPERTY_LIMIT = 255  # characters in a core property (python-pptx refuses more)
 THUMBNAIL_WIDTH = 256  # pixels, as PowerPoint writes its own
@@ -52,9 +61,35 @@ def write_pptx(deck, path):
     add_title_slide(presentation.slides.add_slide(layout), deck)
     for beat in deck.slides:
         add_beat_slide(presentation.slides.add_slide(layout), deck, beat)
+    add_sections(presentation, deck.sections)
     set_properties(presentation, deck)
     presentation.save(path)
     return path
+
+
+def add_sections(presentation, sections):
+    """PowerPoint's sections: each DeckSection with the ids of its slides (the title slide
+    opens the first). Its id is a GUID, as PowerPoint writes it, made from its place and key
+    so that the same deck is the same file."""
+    if not sections:
+        return
+    from lxml import etree
+
+    slide_ids = [slide.slide_id for slide in presentation.slides]  # the title slide, then one per beat
+    root = presentation.part._element
+    extensions = root.find("p:extLst", NS)
+    if extensions is None:  # its place is last but for p:modifyVerifier, which the template lacks
+        extensions = etree.SubElement(root, f"{{{NS['p']}}}extLst")
+    extension = etree.SubElement(extensions, f"{{{NS['p']}}}ext", uri=SECTIONS_EXTENSION)
+    section_list = etree.SubElement(extension, f"{{{P14}}}sectionLst", nsmap={"p14": P14})
+    for number, section in enumerate(sections):
+        guid = uuid.uuid5(uuid.NAMESPACE_URL, f"{PROGRAM}/section/{number}/{section.key}")
+        element = etree.SubElement(section_list, f"{{{P14}}}section", name=xml_safe(section.name),
+                                   id="{" + str(guid).upper() + "}")
+        ids = etree.SubElement(element, f"{{{P14}}}sldIdLst")
+        first = 0 if number == 0 else 1 + section.start  # slide 0 is the title slide
+        for slide_id in slide_ids[first:1 + section.start + section.count]:
+            etree.SubElement(ids, f"{{{P14}}}sldId", id=str(slide_id))
 
 
 def set_properties(presentation, deck):
