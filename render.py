@@ -314,8 +314,6 @@ def video(ctx, **options):
     into one MP4. Files appear only when complete: an interrupted render leaves
     no half-written file behind.
     """
-    from renderer.progress import minutes
-    from renderer.video import video_info
     from renderer.workers import SceneFailed
 
     started = time.monotonic()
@@ -323,17 +321,25 @@ def video(ctx, **options):
         out, clips, subtitles, chosen = make_video(options, model_flags=model_flags_given(ctx))
     except SceneFailed as failure:
         report_scene_failure(failure)
-    info = video_info(out)
-    click.echo(f"Wrote {out}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s of video, "
-               f"rendered in {minutes(time.monotonic() - started)}")
-    if subtitles:
-        click.echo(f"Captions: {', '.join(subtitles)}")
+    report_video(out, subtitles, started)
     videos = [os.path.basename(clip) for clip in clips if clip.endswith(chosen.extension)]
     n_beats = sum("." in os.path.splitext(name)[0] for name in videos)  # 02_tokens.01_text.mp4 (beats.py)
     counted = f"{len(videos) - n_beats}" + (f" and {n_beats} beats" if n_beats else "")
     click.echo(f"Clips ({counted}{', with their caption files' if subtitles else ''}):")
     for clip in clips:
         click.echo(f"  {clip}")
+
+
+def report_video(out, subtitles, started):
+    """The video's line (size, rate, length, time taken) and its caption files'."""
+    from renderer.progress import minutes
+    from renderer.video import video_info
+
+    info = video_info(out)
+    click.echo(f"Wrote {out}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s of video, "
+               f"rendered in {minutes(time.monotonic() - started)}")
+    if subtitles:
+        click.echo(f"Captions: {', '.join(subtitles)}")
 
 
 def report_scene_failure(failure):
@@ -435,8 +441,6 @@ def compare(ctx, **options):
                         --prompt "She put her money in the bank" --quality low
     """
     from renderer.compare import make_compare_video
-    from renderer.progress import minutes
-    from renderer.video import video_info
     from renderer.workers import SceneFailed
 
     started = time.monotonic()
@@ -444,11 +448,7 @@ def compare(ctx, **options):
         out, clips, subtitles, chosen = make_compare_video(options, model_flags=model_flags_given(ctx))
     except SceneFailed as failure:
         report_scene_failure(failure)
-    info = video_info(out)
-    click.echo(f"Wrote {out}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s of video, "
-               f"rendered in {minutes(time.monotonic() - started)}")
-    if subtitles:
-        click.echo(f"Captions: {', '.join(subtitles)}")
+    report_video(out, subtitles, started)
     click.echo("Clips:")
     for clip in clips:
         click.echo(f"  {clip}")
