@@ -18,8 +18,6 @@ def caption_lines(trace, language, infos=None, options=None):
     """[(scene name, written line, spoken line)] of every caption line of `infos` (default: the
     whole storyboard) drawn on `trace`, read from still renders (the animations skipped, the
     lines set as in the video); the spoken line is what the scene hands a voice."""
-    from scenes.spoken import spoken_form
-
     from renderer.manim_run import render_with_manim
     from renderer.presets import quality_preset
     from scenes import catalog
@@ -31,9 +29,7 @@ def caption_lines(trace, language, infos=None, options=None):
         for info in infos or catalog.CATALOG:
             _, scene = render_with_manim(info.load().bind(trace, options), work, quality_preset("low"), info.name,
                                          still=True)
-            spoken = scene.__dict__.get("spoken_lines", {})
-            lines += [(info.name, text, spoken_form(text, language, spoken.get(text)))
-                      for _, text in scene.caption_cues]
+            lines += [(info.name, written, spoken) for _, written, spoken in scene.script]  # as speak() made them
     return lines
 
 
