@@ -237,6 +237,12 @@ def test_a_job_whose_voice_is_not_installed_names_its_package(capsys, tmp_path, 
     assert_one_line_error(err, "jobs.csv line 3: --voice 'heart' (the default for --lang en) is not installed: "
                                "install hibari-tts (pip install hibari-tts, or run setup.sh again)")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.csv"]
+    # the command line's --voice: refused before any job, so no line number
+    status, _, err = run_cli(capsys, "batch", str(tmp_path / "jobs.csv"), *SMALL, "--out-dir", str(tmp_path),
+                             "--narrate", "--voice", "heart")
+    assert status == 2
+    assert_one_line_error(err, "error: --voice 'heart' is not installed: install hibari-tts")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.csv"]
 
 
 def test_a_missing_job_file_and_an_unreachable_scheduler(capsys, tmp_path):
