@@ -367,8 +367,8 @@ def slides(ctx, **options):
     """Trace a prompt (or read a saved trace) and write a slide deck of its beats.
 
     A title slide, then one slide per beat of every selected scene, in storyboard
-    order: each plays its beat's clip as the slide opens, shows the beat's first
-    frame until then, and holds the beat's caption text as its speaker notes.
+    order: each plays its beat's clip as the slide opens, shows the beat's picture
+    (its last frame) until then, and holds the beat's caption text as its speaker notes.
     The deck appears only when complete.
     """
     from renderer.progress import minutes
