@@ -367,8 +367,8 @@ def slides(ctx, **options):
     """Trace a prompt (or read a saved trace) and write a slide deck of its beats.
 
     A title slide, then one slide per beat of every selected scene, in storyboard
-    order: each plays its beat's clip as the slide opens, shows the beat's first
-    frame until then, and holds the beat's caption text as its speaker notes.
+    order: each plays its beat's clip as the slide opens, shows the beat's picture
+    (its last frame) until then, and holds the beat's caption text as its speaker notes.
     The deck appears only when complete.
     """
     from renderer.progress import minutes
@@ -532,7 +532,8 @@ def still(ctx, **options):
                    "(sound: AAC; each beat lasts until its speech has ended).")
 @click.option("--voice", default=None, metavar="NAME",
               help="The voice of the narrated jobs, unless a job's voice column names its own "
-                   "(see `render.py voices`). [default: heart for lang en, jf_alpha for lang ja]")
+                   "(see `render.py voices`; not none: a batch takes no recordings). "
+                   "[default: heart for lang en, jf_alpha for lang ja]")
 def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
     """Render one video per job of FILE, every scene a task on Dask distributed.
 
@@ -553,11 +554,10 @@ def batch(job_file, scene_list, out_dir, workers, scheduler, cache, **defaults):
         raise UserError("--workers sizes the embedded cluster; with --scheduler the cluster has its own workers")
     if os.path.lexists(out_dir) and not os.path.isdir(out_dir):  # one that does not exist yet is made
         raise UserError(f"--out-dir {out_dir} is not a directory")
-    from renderer.voices import VOICES
+    if defaults["voice"] is not None:  # checked before the jobs: a bad --voice is no job line's fault
+        from renderer.voices import choose_voice
 
-    if defaults["voice"] is not None and defaults["voice"] not in VOICES:  # (a batch takes no recordings: no `none`)
-        raise UserError(f"unknown --voice {defaults['voice']!r}: choose one of {', '.join(VOICES)}; "
-                        "`render.py voices` lists them")
+        choose_voice(defaults["voice"], None, allow_none=False)  # (a batch takes no recordings: no `none`)
     clip_cache = user_clip_cache(cache)
     defaults["lang"] = defaults.pop("language")
     defaults["scenes"] = [info.name for info in scene_list or catalog.CATALOG]

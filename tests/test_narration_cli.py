@@ -21,13 +21,28 @@ NANO = ["--model", "nano-sort", "--prompt", "CBABBC", "--quality", "low"]
 
 @pytest.mark.parametrize("options, words", [
     (["--narrate", "--format", "gif"], "a GIF has no sound"),
-    (["--narrate", "--voice", "nobody"], "unknown --voice 'nobody'"),
-    (["--narrate", "--voice", "jf_alpha"], "reads ja, not --lang en"),
+    (["--narrate", "--voice", "nobody"], "--voice must be one of heart, jf_alpha, jf_gongitsune, jf_nezumi, "
+                                         "jf_tebukuro, jm_kumo, none, not 'nobody' (`render.py voices` lists them)"),
+    (["--narrate", "--voice", "jf_alpha"], "--voice 'jf_alpha' reads ja, not --lang en: choose one of heart"),
+    (["--narrate", "--lang", "ja", "--voice", "heart"],
+     "--voice 'heart' reads en, not --lang ja: choose one of jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo"),
     (["--voice", "heart"], "--voice only applies with --narrate"),
 ])
 def test_bad_narration_options_are_one_line(capsys, tmp_path, options, words):
     out = tmp_path / "video.mp4"
     status, _, err = run_cli(capsys, "video", *NANO, "--out", str(out), *options)
+    assert status == 2
+    assert_one_line_error(err, words)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--narrate", "--voice", "nobody"], "--voice must be one of heart, jf_alpha, jf_gongitsune, jf_nezumi, "
+                                         "jf_tebukuro, jm_kumo, none, not 'nobody' (`render.py voices` lists them)"),
+    (["--narrate", "--voice", "jm_kumo"], "--voice 'jm_kumo' reads ja, not --lang en: choose one of heart"),
+])
+def test_slides_refuse_a_bad_voice_as_video_does(capsys, tmp_path, options, words):
+    status, _, err = run_cli(capsys, "slides", *NANO, "--to", "pptx", "--out", str(tmp_path / "deck.pptx"), *options)
     assert status == 2
     assert_one_line_error(err, words)
     assert list(tmp_path.iterdir()) == []
@@ -40,7 +55,8 @@ def test_a_voice_that_is_not_installed_names_its_package(capsys, tmp_path, monke
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "hibari" else real(name, *a))
     status, _, err = run_cli(capsys, "video", *NANO, "--out", str(tmp_path / "v.mp4"), "--narrate")
     assert status == 2
-    assert_one_line_error(err, "install hibari-tts")
+    assert_one_line_error(err, "--voice 'heart' (the default for --lang en) is not installed: install hibari-tts "
+                               "(pip install hibari-tts, or run setup.sh again)")
     assert list(tmp_path.iterdir()) == []
 
 
