@@ -17,7 +17,13 @@ import unicodedata
 
 # Characters a voice reads wrongly or skips (each heard through the ASR round trip, or a symbol
 # with no reading): the written line may hold them, the spoken one never.
-UNSPEAKABLE = set("␣−√÷×=·∞⋮⋯…→←≈≤≥±^_<>[]{}|~`“”‘’＿＝×÷√∞") | set("₀₁₂₃₄₅₆₇₈₉ᵀεθ")
+UNSPEAKABLE = set("␣−√÷×=·∞⋮⋯…→←≈≤≥±^_<>[]{}|~`“”‘’＿＝×÷√∞") | set("₀₁₂₃₄₅₆₇₈₉²³½ᵀεθ")
+SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def subscript_digits(match):
+    """W₁ -> W 1: a subscript read as its digits (both voices skip or misread the small ones)."""
+    return " " + match.group().translate(SUBSCRIPT_DIGITS)
 
 BYTE_PIECES = re.compile(r"(?:<[0-9A-F]{2}>)+")  # partial UTF-8 bytes, as pieces show them (<E3><81>)
 CODE_POINT = re.compile(r"U\+[0-9A-F]{4,6}")  # an emoji, as pieces show it
@@ -57,6 +63,8 @@ EN_WORDS = [  # (pattern, words), applied in order
     (r"\s*→\s*", " to "),
     (r"(?<![A-Za-z])[−-](?=\d)", "minus "),  # not GPT-2's hyphen
     (r"(?<=\w)[₀]", " zero"),
+    (r"[₀-₉]+", subscript_digits),
+    (r"²", " squared"), (r"³", " cubed"), (r"½", " a half"),
     (r"ε", "epsilon"),
     (r"\bW_([A-Za-z0-9]+)", r"W \1"),
     (r"_", " "),
@@ -131,7 +139,7 @@ JA_WORDS = [  # English words and symbols in katakana and kana (the engine spell
     (r"(?<![A-Za-z])[−-](?=\d)", "マイナス"), (r"ε", "イプシロン"),
     (r"LayerNorm", "レイヤーノルム"), (r"MLP", "エムエルピー"), (r"GELU", "ジェル"), (r"GPT-2", "ジーピーティーツー"),
     (r"\bID", "アイディー"), (r"top-k", "トップケー"), (r"top-p", "トップピー"), (r"W_[A-Za-z0-9]+", "重み行列"),
-    (r"x₀", "エックスゼロ"), (r"(?<![A-Za-z])x(?![A-Za-z])", "エックス"), (r"(?<![A-Za-z])q(?![A-Za-z])", "キュー"),
+    (r"x₀", "エックスゼロ"), (r"[₀-₉]+", subscript_digits), (r"²", "の二乗"), (r"³", "の三乗"), (r"½", "二分の一"), (r"(?<![A-Za-z])x(?![A-Za-z])", "エックス"), (r"(?<![A-Za-z])q(?![A-Za-z])", "キュー"),
     (r"(?<![A-Za-z])k(?![A-Za-z])", "ケー"), (r"(?<![A-Za-z])v(?![A-Za-z])", "ブイ"),
     (r"(?<![A-Za-z])z(?![A-Za-z])", "ゼット"), (r"(?<![A-Za-z])u(?![A-Za-z])", "ユー"),
     (r"(?<![A-Za-z])e(?![A-Za-z])", "イー"), (r"_", " "),

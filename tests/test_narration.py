@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import srt
 from cli_checks import run_cli
+from listen_characters import read_wrongly
 from narration_checks import (asr_installed, caption_lines, character_error_rate, reading_error_rate,
                               transcribe, word_error_rate)
 from scene_checks import scene_cases
@@ -185,6 +186,7 @@ def test_without_narrate_the_timing_is_unchanged(nano_sort_trace, tmp_path):
 def assert_speakable(spoken, language, where):
     assert spoken.strip(), where
     assert not set(spoken) & UNSPEAKABLE, (where, spoken)
+    assert not set(spoken) & read_wrongly(language), (where, spoken, "holds a character heard read wrongly")
     if language == "en":
         assert re.fullmatch(r"[A-Za-z0-9 ,.;:'?!()%-]+", spoken), (where, spoken)
 
