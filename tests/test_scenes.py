@@ -204,3 +204,32 @@ def test_numbers_keep_their_columns_with_four_integer_digits():
     assert np.allclose(np.diff(rights), rights[1] - rights[0], atol=1e-3)
     assert not overlapping(list(row.numbers))
     assert [number.original_text for number in row.numbers] == ["3012.57", "−0.50", "12.25", "−1234.00", "0.01"]
+
+
+# every kind of text the scenes draw: prose, kana and kanji, right-to-left and combining scripts,
+# lines, a bold strutted label, the number font, spaces alone, a colour and a size of its own
+GLYPH_TEXTS = [("The quick brown fox, jumps!", {}), ("日本語の文章、残差を足す", {"font": "Noto Sans CJK JP"}),
+               ("\u200eשלום עולם, this is mixed", {}), ("\u200eمرحبا بالعالم", {}), ("नमस्ते दुनिया", {}),
+               ("สวัสดีชาวโลก", {}), ("line one\nline two", {"line_spacing": 0.75}), ("|label|", {"weight": "BOLD"}),
+               ("−0.123 4.5e9", {"font": "DejaVu Sans Mono"}), ("   ", {}), ("q·k / √d", {"color": "#ff8800", "font_size": 20})]
+
+
+@pytest.mark.parametrize("text, options", GLYPH_TEXTS, ids=[text[:12] for text, _ in GLYPH_TEXTS])
+def test_a_glyph_text_is_the_text_manim_builds(text, options):
+    """GlyphText (each glyph converted once, then copied and moved) draws what Manim's Text does:
+    the same glyphs in the same order, at the same points (a float's last bits aside), the same
+    colours; and a text drawn again, now from the converted glyphs, is the same once more."""
+    from manim import Text
+
+    from scenes.kit.text import GlyphText
+
+    expected = Text(text, **options).family_members_with_points()
+    for _ in range(2):  # converting the glyphs, then copying them
+        glyphs = GlyphText(text, **options).family_members_with_points()
+        assert len(glyphs) == len(expected)
+        for glyph, manims in zip(glyphs, expected):
+            assert glyph.points.shape == manims.points.shape
+            assert np.allclose(glyph.points, manims.points, rtol=0, atol=1e-9)
+            assert np.array_equal(glyph.get_fill_rgbas(), manims.get_fill_rgbas())
+            assert np.array_equal(glyph.get_stroke_rgbas(), manims.get_stroke_rgbas())
+            assert glyph.get_stroke_width() == manims.get_stroke_width()

@@ -8,9 +8,8 @@ from it), so the tests can check each one against the Trace's own arrays.
 import functools
 
 import numpy as np
-from manim import Text
 
-from scenes.kit.text import copyable
+from scenes.kit.text import GlyphText, copyable
 
 MINUS = "−"  # a real minus sign: as wide as a digit in the mono font, unlike "-"
 MINUS_INFINITY = MINUS + "∞"  # a masked score
@@ -91,7 +90,7 @@ def from_trace(mob, source):
 
 @functools.lru_cache(maxsize=256)
 def _mono_prototype(font, content, size, color):
-    return copyable(Text(content, font=font, font_size=size, color=color))
+    return copyable(GlyphText(content, font=font, font_size=size, color=color))
 
 
 class _NumberGlyphs:

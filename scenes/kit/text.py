@@ -3,16 +3,20 @@
 User text is never markup: `Text` draws `<` and `&` literally (MarkupText would raise).
 What no installed font can draw (emoji, control characters) is written as its code point,
 so nothing ever shows as an empty gap or a white box. Building a Text costs Pango a layout
-and an SVG parse, so each distinct text is built once and copied after that.
+and an SVG parse, so each distinct text is built once and copied after that, and each
+distinct glyph is converted once (GlyphText).
 """
 
 import functools
+import io
 import shutil
 import subprocess
 import unicodedata
+import xml.etree.ElementTree as ET
 
 import numpy as np
-from manim import DOWN, Text
+import svgelements
+from manim import DOWN, RIGHT, Text, config
 
 VISIBLE_SPACE = "␣"
 VISIBLE_TAB = "⇥"
@@ -197,10 +201,11 @@ def words(theme, text, size=28, color=None, weight="NORMAL", strut=False):
 def _words_prototype(theme, text, size, color, weight, strut):
     if not strut:
         spacing = LINE_SPACING if "\n" in text else -1  # Pango's own is too tight for a slide
-        mob = Text(left_to_right(text), font=theme.text_font, font_size=size, color=color, weight=weight,
-                   line_spacing=spacing)
+        mob = GlyphText(left_to_right(text), font=theme.text_font, font_size=size, color=color, weight=weight,
+                        line_spacing=spacing)
     else:
-        mob = Text(left_to_right(f"|{text}|"), font=theme.text_font, font_size=size, color=color, weight=weight)
+        mob = GlyphText(left_to_right(f"|{text}|"), font=theme.text_font, font_size=size, color=color,
+                        weight=weight)
         mob[0].set_opacity(0)
         mob[-1].set_opacity(0)
     mob.original_text = text  # what it says, without the struts and direction marks
@@ -218,6 +223,92 @@ def copyable(text):
         if hasattr(part, "path_obj"):
             part.path_obj = None
     return text
+
+
+# -- glyphs converted once --------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+GLYPH_TEMPLATES = {}  # (glyph, renderer, path config) -> its mobject drawn at (0, 0), or None (no outline)
+MAX_GLYPH_TEMPLATES = 8192  # a few MB of points; a scene uses a few hundred
+
+
+class GlyphText(Text):
+    """Manim's Text, each distinct glyph converted to a mobject once a process and copied after.
+
+    Pango writes a text as an SVG that defines each glyph's outline once (a <symbol>) and
+    places it with a <use> at (x, y); Manim parses that SVG and converts every placed glyph
+    into a mobject, for every text: over half of a scene's render went there. Here a glyph
+    is converted Manim's own way once, drawn at (0, 0) inside the same groups (the same
+    style), and each <use> copies it and shifts it to (x, y). The points are Manim's to the
+    last bit or two (a straight segment's control points are set before the shift, not
+    after), the style the same. An SVG of any other shape is left to Manim.
+    """
+
+    def generate_mobject(self):
+        tree = self.modify_xml_tree(ET.parse(self.get_file_path()))  # the style groups Manim adds
+        placed = placed_glyphs(tree.getroot())
+        if placed is None:
+            return super().generate_mobject()
+        glyphs = []
+        for glyph, x, y in placed:
+            key = (glyph, config.renderer, repr(sorted(self.path_string_config.items())))
+            if key not in GLYPH_TEMPLATES:
+                if len(GLYPH_TEMPLATES) >= MAX_GLYPH_TEMPLATES:
+                    GLYPH_TEMPLATES.clear()
+                GLYPH_TEMPLATES[key] = self.glyph_at_origin(glyph)
+            if GLYPH_TEMPLATES[key] is not None:  # a space has no outline, and Manim keeps no mobject of it
+                glyphs.append(GLYPH_TEMPLATES[key].copy().shift([x, y, 0]))
+        self.add(*glyphs)
+        self.flip(RIGHT)  # SVG's y points down (as SVGMobject.generate_mobject does)
+        return self
+
+    def glyph_at_origin(self, glyph):
+        """The mobject Manim makes of one glyph placed at (0, 0), or None when it has no outline."""
+        symbol, groups, use = glyph
+        svg = ET.Element("svg")
+        parent = svg
+        for tag, attributes in groups[1:]:  # below the root, which modify_xml_tree leaves bare
+            parent = ET.SubElement(parent, tag, dict(attributes))
+        outline = ET.fromstring(symbol)
+        outline.set("id", "glyph")
+        ET.SubElement(parent, SVG + "defs").append(outline)
+        ET.SubElement(parent, SVG + "use", {**dict(use), XLINK_HREF: "#glyph", "x": "0", "y": "0"})
+        mobjects, _ = self.get_mobjects_from(svgelements.SVG.parse(io.BytesIO(ET.tostring(svg))))
+        if not mobjects:
+            return None
+        (mob,) = mobjects
+        return copyable(mob)
+
+
+def placed_glyphs(root):
+    """[((symbol, its groups, the <use>'s attributes), x, y)] of every glyph placed in a text's
+    SVG, in drawing order (IDs left out: cairo numbers a text's glyphs and surfaces in order,
+    so the same glyph has another ID in another text); None for an SVG that is not symbols
+    placed by <use> in plain groups (a transform, a shape drawn as it is)."""
+    symbols, placed = {}, []
+
+    def visit(element, groups, in_defs):
+        tag = element.tag.removeprefix(SVG)
+        if tag == "symbol" and in_defs:
+            outline = ET.Element(element.tag, {k: v for k, v in element.attrib.items() if k != "id"})
+            outline.extend(element)
+            symbols[element.get("id")] = ET.tostring(outline)
+            return True
+        if tag == "use":
+            attributes = {k: v for k, v in element.attrib.items() if k not in ("x", "y")}
+            href = attributes.pop(XLINK_HREF, "")
+            placed.append((href[1:], groups, tuple(sorted(attributes.items())),
+                           float(element.get("x", 0)), float(element.get("y", 0))))
+            return href.startswith("#") and "transform" not in attributes
+        if tag not in ("svg", "g", "defs") or "transform" in element.attrib:
+            return False
+        inner = groups + ((element.tag, tuple(sorted((k, v) for k, v in element.attrib.items() if k != "id"))),)
+        return all(visit(child, inner, in_defs or tag == "defs") for child in element)
+
+    if not visit(root, (), False) or any(href not in symbols for href, *_ in placed):
+        return None
+    return [((symbols[href], groups, use), x, y) for href, groups, use, x, y in placed]
 
 
 LEFT_TO_RIGHT_MARK = "\u200e"
