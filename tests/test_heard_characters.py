@@ -56,5 +56,6 @@ def test_a_sample_heard_again_is_heard_the_same(language):
     right = min(c for c, found in characters.items() if found["right"])
     wrong = min(c for c, found in characters.items() if not found["right"] and c not in ("␣",))
     for character in (right, wrong):
-        again = listen(character, language)
-        assert again["right"] == characters[character]["right"], (language, character, again["heard"], RELISTEN)
+        heard_again = listen(character, language)
+        assert heard_again["right"] == characters[character]["right"], (language, character, heard_again["heard"],
+                                                                        RELISTEN)
