@@ -25,6 +25,7 @@ def subscript_digits(match):
     """W₁ -> W 1: a subscript read as its digits (both voices skip or misread the small ones)."""
     return " " + match.group().translate(SUBSCRIPT_DIGITS)
 
+
 BYTE_PIECES = re.compile(r"(?:<[0-9A-F]{2}>)+")  # partial UTF-8 bytes, as pieces show them (<E3><81>)
 CODE_POINT = re.compile(r"U\+[0-9A-F]{4,6}")  # an emoji, as pieces show it
 
@@ -139,7 +140,8 @@ JA_WORDS = [  # English words and symbols in katakana and kana (the engine spell
     (r"(?<![A-Za-z])[−-](?=\d)", "マイナス"), (r"ε", "イプシロン"),
     (r"LayerNorm", "レイヤーノルム"), (r"MLP", "エムエルピー"), (r"GELU", "ジェル"), (r"GPT-2", "ジーピーティーツー"),
     (r"\bID", "アイディー"), (r"top-k", "トップケー"), (r"top-p", "トップピー"), (r"W_[A-Za-z0-9]+", "重み行列"),
-    (r"x₀", "エックスゼロ"), (r"[₀-₉]+", subscript_digits), (r"²", "の二乗"), (r"³", "の三乗"), (r"½", "二分の一"), (r"(?<![A-Za-z])x(?![A-Za-z])", "エックス"), (r"(?<![A-Za-z])q(?![A-Za-z])", "キュー"),
+    (r"x₀", "エックスゼロ"), (r"[₀-₉]+", subscript_digits), (r"²", "の二乗"), (r"³", "の三乗"), (r"½", "二分の一"),
+    (r"(?<![A-Za-z])x(?![A-Za-z])", "エックス"), (r"(?<![A-Za-z])q(?![A-Za-z])", "キュー"),
     (r"(?<![A-Za-z])k(?![A-Za-z])", "ケー"), (r"(?<![A-Za-z])v(?![A-Za-z])", "ブイ"),
     (r"(?<![A-Za-z])z(?![A-Za-z])", "ゼット"), (r"(?<![A-Za-z])u(?![A-Za-z])", "ユー"),
     (r"(?<![A-Za-z])e(?![A-Za-z])", "イー"), (r"_", " "),

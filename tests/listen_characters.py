@@ -71,23 +71,10 @@ def is_word_character(character):
 
 
 def table_texts():
-    """Every text of both string tables (scenes/strings.py, scenes/strings_ja.py)."""
-    from scenes import strings, strings_ja
+    """Every text of both string tables, written and spoken (scenes/strings.py, strings_ja.py)."""
+    from scenes.strings import SPOKEN, STRINGS
 
-    def walk(value):
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict):
-            for item in value.values():
-                yield from walk(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                yield from walk(item)
-
-    for module in (strings, strings_ja):
-        for name in dir(module):
-            if not name.startswith("_"):
-                yield from walk(getattr(module, name))
+    return [text for table in (*STRINGS.values(), *SPOKEN.values()) for text in table.values()]
 
 
 def candidates():
