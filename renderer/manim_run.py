@@ -120,7 +120,8 @@ def render_clip(scene_class, out, quality="low", fps=None, cues_out=None, clip_f
     With `beats_out` (a directory, made here), every beat goes there as its own clip, named
     after `out` and the beat, with their list (beats.py; `scene_name` is the catalog's).
     With `sound_out` (a narrated scene), the clip and each beat carry the scene's speech, each
-    normalised on its own, and its raw track goes to `sound_out` for the joined video (sound.py)."""
+    normalised on its own; the clip's normalised track goes to `sound_out` for the joined video
+    (sound.join_normalised)."""
     quality = quality if isinstance(quality, Quality) else quality_preset(quality, fps)
     with private_directory(os.path.dirname(os.path.abspath(out))) as work:
         written, scene = render_with_manim(scene_class, work, quality, "clip", still=False,
@@ -130,7 +131,8 @@ def render_clip(scene_class, out, quality="low", fps=None, cues_out=None, clip_f
         if sound_out is not None:
             info = video_info(written)
             sound = track(scene.speech_cues, track_samples(info.frames, info.fps))
-            publish(save_track(sound, os.path.join(work, "clip.sound.wav")), sound_out)
+            normalised = normalise(sound)  # the clip's, and its part of the joined video's
+            publish(save_track(normalised, os.path.join(work, "clip.sound.wav")), sound_out)
             publish(save_script(scene_script(scene), os.path.join(work, "clip.script.json")),
                     script_path(out))
         if cues_out is not None:
@@ -145,7 +147,7 @@ def render_clip(scene_class, out, quality="low", fps=None, cues_out=None, clip_f
             written = join_clips([written], os.path.join(work, "tagged" + clip_format.extension),
                                  clip_format.codec_tag)
         if sound is not None:
-            written = add_sound(written, normalise(sound), os.path.join(work, "sounding" + clip_format.extension),
+            written = add_sound(written, normalised, os.path.join(work, "sounding" + clip_format.extension),
                                 audio_codec(clip_format))
         return publish(written, out)
 

@@ -26,7 +26,7 @@ from renderer.formats import MP4
 from renderer.manim_run import render_still
 from renderer.narration import joined_script, narration_of_scene, write_script_files
 from renderer.progress import Progress
-from renderer.sound import add_sound, audio_codec, load_track, normalise, sound_path, track_samples
+from renderer.sound import add_sound, audio_codec, join_normalised, load_track, sound_path, track_samples
 from renderer.video import join_clips
 from renderer.workers import RenderTask, render_in_parallel, usable_cores
 
@@ -94,7 +94,7 @@ def publish_video(finished, work, out, clips_dir, captions=True, clip_format=MP4
     joined = join_clips(finished, os.path.join(work, "video" + clip_format.extension), clip_format.codec_tag)
     scripts = []
     if narrated:
-        joined = add_sound(joined, normalise(joined_sound(finished)), joined, audio_codec(clip_format))
+        joined = add_sound(joined, joined_sound(finished), joined, audio_codec(clip_format))
         scripts = write_script_files(joined_script(finished), os.path.join(work, "video.script"))
     clip_captions, video_captions = caption_clips_and_video(finished, joined) if captions else ([], [])
     beat_clips = beat_clips_and_captions(finished, captions) if beats else []
@@ -110,8 +110,9 @@ def publish_video(finished, work, out, clips_dir, captions=True, clip_format=MP4
 
 
 def joined_sound(clips):
-    """The clips' raw sound tracks (sound.sound_path, beside each) end to end: one track, each part
-    exactly as long as its clip's frames, normalised once (no restart, so no gap or click at a join)."""
+    """The clips' normalised sound tracks (sound.sound_path, beside each) end to end: one track,
+    each part exactly as long as its clip's frames, checked as one (sound.join_normalised): it
+    never restarts, so a join has no gap or click."""
     import numpy as np
 
     from renderer.video import video_info
@@ -122,7 +123,7 @@ def joined_sound(clips):
         samples = track_samples(info.frames, info.fps)
         part = load_track(sound_path(clip))[:samples]
         parts.append(np.pad(part, (0, samples - len(part))))
-    return np.concatenate(parts)
+    return join_normalised(parts)
 
 
 def beat_clips_and_captions(clips, captions):

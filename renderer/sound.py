@@ -4,8 +4,8 @@ A narrated scene records where each line's speech starts (scenes.base.TraceScene
 `speech_cues`); its clip's sound is those samples on a silent track exactly as long as the
 clip's frames (`track`), kept beside the clip as a WAV file (`sound_path`) while rendering.
 Every file that plays gets its own normalised copy: a clip, a beat, and the joined video,
-whose sound is the clips' tracks end to end, normalised and encoded once (so a join has no
-gap, no encoder priming and no click: the track never restarts).
+whose sound is the clips' normalised tracks end to end, checked as one and encoded once (so
+a join has no gap, no encoder priming and no click: the track never restarts).
 
 Loudness follows EBU R128 as lecture platforms ask: -16 LUFS integrated (ITU-R BS.1770-4,
 measured by pyloudnorm), true peak at most -1 dBTP (measured 4x oversampled); a peak the
@@ -122,24 +122,58 @@ def normalise(samples):
 
     The true peaks are measured once, on the track as it comes: a gain scales them exactly, and
     the limiter's gain nearly so (it changes over 5 ms; the peak filter reaches 0.2 ms). Limiting
-    lowers the loudness a little, so the gain is measured again and made up (at most twice)."""
+    lowers the loudness a little, so it is measured once more and made up: the limiter then
+    takes a hair more, a few hundredths of a LU, so the make-up is not measured again."""
     samples = samples.astype(np.float32)
     loudness = integrated_loudness(samples)
     if not np.isfinite(loudness):
         return samples
     peaks = true_peaks(samples)
     gain = 10 ** ((TARGET_LUFS - loudness) / 20)
-    for _ in range(3):
+    for made_up in (False, True):
         limiter = limiter_gain(peaks * gain)
         out = samples * np.float32(gain)
         if limiter is None:
             return out  # a gain alone: the loudness is exactly the target
         out *= limiter
+        if made_up:
+            break
         loudness = integrated_loudness(out)
-        if abs(loudness - TARGET_LUFS) < 0.2:  # close enough (a tenth of a step one hears): done
+        if abs(loudness - TARGET_LUFS) < CLOSE_LU:
             break
         gain *= 10 ** ((TARGET_LUFS - loudness) / 20)
     return out
+
+
+CLOSE_LU = 0.2  # loudness this close to the target is the target (a tenth of a step one hears)
+JOIN_SAMPLES = 256  # each side of a join, where the joined track's inter-sample peaks are measured
+
+
+def join_normalised(parts):
+    """Tracks each normalise()d on its own (the clips' sound) end to end, normalised as one.
+
+    Parts at the target make a whole at it but for the gating, which the whole does over all
+    its blocks at once: measured once, it is usually within CLOSE_LU and kept as it is (the
+    parts' true peaks are under the ceiling already; only a join, where two parts meet, is
+    measured again). Otherwise the whole is normalised as any track."""
+    joined = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    loudness = integrated_loudness(joined)
+    if not np.isfinite(loudness):
+        return joined
+    ceiling = 10 ** (PEAK_CEILING_DBTP / 20)
+    joins = np.cumsum([len(part) for part in parts])[:-1]
+    if abs(loudness - TARGET_LUFS) < CLOSE_LU and all(join_peak(joined, at) <= ceiling for at in joins):
+        return joined
+    return normalise(joined)
+
+
+def join_peak(samples, at):
+    """The largest true peak within JOIN_SAMPLES of sample `at` (measured on twice that span each
+    side, so the oversampling filter's edges fall outside what is read)."""
+    start = max(0, at - 2 * JOIN_SAMPLES)
+    around = true_peaks(samples[start: at + 2 * JOIN_SAMPLES])
+    middle = at - start
+    return float(around[max(0, middle - JOIN_SAMPLES): middle + JOIN_SAMPLES].max(initial=0.0))
 
 
 # -- into a video file --------------------------------------------------------------------------
