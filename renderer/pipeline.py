@@ -26,7 +26,7 @@ from renderer.formats import MP4
 from renderer.manim_run import render_still
 from renderer.narration import joined_script, narration_of_scene, write_script_files
 from renderer.progress import Progress
-from renderer.sound import add_sound, audio_codec, join_normalised, load_track, sound_path, track_samples
+from renderer.sound import add_sound, audio_codec, import_meters, join_normalised, load_track, sound_path, track_samples
 from renderer.video import join_clips
 from renderer.workers import RenderTask, render_in_parallel, usable_cores
 
@@ -79,6 +79,8 @@ def render_video(recorded, trace_file, infos, options, quality, jobs, out, clips
         # (a beat's name is known only once rendered: publish_clips checks those)
         check_clip_names_free(clips_dir, [name for task in tasks for name in clip_file_names(task.out, captions)])
         check_video_files_free(out, clips_dir, captions, narration is not None)
+        if narration is not None:
+            threading.Thread(target=import_meters, name="import-meters", daemon=True).start()
         render_tasks(tasks, trace_file, quality, jobs, cache)
         return publish_video([task.out for task in tasks], work, out, clips_dir, captions, clip_format, beats,
                              narrated=narration is not None)

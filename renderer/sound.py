@@ -64,6 +64,15 @@ def load_track(path):
 
 # -- loudness ------------------------------------------------------------------------------------
 
+def import_meters():
+    """Import what measures the sound (pyloudnorm, SciPy's filters: over a second, most of it
+    SciPy building its docstrings). A narrated render does it in a thread while its workers
+    render, so the joined track is not left waiting for it at the end."""
+    import pyloudnorm  # noqa: F401
+    import scipy.ndimage  # noqa: F401
+    import scipy.signal  # noqa: F401
+
+
 def integrated_loudness(samples):
     """LUFS (ITU-R BS.1770-4, gated); -inf for silence or a track shorter than one 0.4 s block."""
     import pyloudnorm

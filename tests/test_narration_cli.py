@@ -209,6 +209,26 @@ def test_normalise_reaches_the_targets_on_loud_and_quiet_speech():
         assert sound.true_peak_dbtp(out) <= -1.0
 
 
+def test_clips_at_the_target_join_as_they_are_and_a_loud_join_is_normalised_whole():
+    speaker = Speaker(VOICES["heart"])
+    pause = np.zeros(RATE // 2, np.float32)
+    parts = [np.concatenate([pause, sound.normalise(speaker.speak(line)), pause])
+             for line in ("Each head looks at the tokens before it.", "The logits become probabilities.")]
+    at_target = np.float32(10 ** ((sound.TARGET_LUFS - sound.integrated_loudness(np.concatenate(parts))) / 20))
+    parts = [part * at_target for part in parts]  # together exactly at the target, as the demo's clips nearly are
+    joined = sound.join_normalised(parts)
+    assert np.array_equal(joined, np.concatenate(parts))  # measured once and kept: no second gain, no limiter
+    # a join that jumps from a loud sample to its opposite (4 samples each side: the loudness
+    # does not move): its inter-sample peak is over the ceiling, so the whole is normalised as one
+    jump = [np.concatenate([parts[0], np.full(4, 0.75, np.float32)]),
+            np.concatenate([np.full(4, -0.75, np.float32), parts[1]])]
+    assert abs(sound.integrated_loudness(np.concatenate(jump)) - sound.TARGET_LUFS) < sound.CLOSE_LU
+    joined = sound.join_normalised(jump)
+    assert not np.array_equal(joined, np.concatenate(jump))
+    assert abs(sound.integrated_loudness(joined) - sound.TARGET_LUFS) < 0.5
+    assert sound.true_peak_dbtp(joined) <= -1.0
+
+
 def test_silence_stays_silent():
     assert not np.any(sound.normalise(np.zeros(RATE, np.float32)))
 
