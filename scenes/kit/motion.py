@@ -37,6 +37,8 @@ class Fade(Animation):
     def __init__(self, mobject, appear=True, shift=None, lag_ratio=0.0, **kwargs):
         self.appear = appear
         self.shift_vector = np.zeros(3) if shift is None else np.array(shift, dtype=float)
+        # without a slide nothing moves: no move_to (it measures each part's box) every frame
+        self.slides = bool(self.shift_vector.any())
         super().__init__(mobject, introducer=appear, remover=not appear, lag_ratio=lag_ratio, **kwargs)
 
     def create_starting_mobject(self):
@@ -44,7 +46,7 @@ class Fade(Animation):
 
     def begin(self):
         parts = self.mobject.submobjects or [self.mobject]
-        self.parts = [(part, part.get_center().copy(), _opacities(part)) for part in parts]
+        self.parts = [(part, part.get_center().copy() if self.slides else None, _opacities(part)) for part in parts]
         super().begin()
 
     def interpolate_mobject(self, alpha):
@@ -54,15 +56,17 @@ class Fade(Animation):
             t = self.rate_func(float(np.clip(alpha * full - i * self.lag_ratio, 0, 1)))
             visible = t if self.appear else 1 - t
             _set_opacities(opacities, visible)
-            offset = (1 - visible) * self.shift_vector * (-1 if self.appear else 1)
-            part.move_to(centre + offset)
+            if self.slides:
+                offset = (1 - visible) * self.shift_vector * (-1 if self.appear else 1)
+                part.move_to(centre + offset)
 
     def clean_up_from_scene(self, scene):
         super().clean_up_from_scene(scene)
         if not self.appear:  # leave it as it was, off screen, in case it comes back
             for part, centre, opacities in self.parts:
                 _set_opacities(opacities, 1.0)
-                part.move_to(centre)
+                if self.slides:
+                    part.move_to(centre)
 
 
 def _opacities(mob):
