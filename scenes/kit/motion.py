@@ -75,7 +75,8 @@ class _Box:
     move_to measures the box (every anchor of every glyph) each time: for a sliding caption
     that was a few thousand points a frame per glyph. A shift adds one vector to every
     point, and rounding keeps their order, so the box's corners shifted by the same vector
-    are exactly the box move_to would measure: the same shifts, to the last bit."""
+    are exactly the box move_to would measure: the same shifts, to the last bit. (So nothing
+    else may move a sliding part while it fades: no Glide of the same mobject in that play.)"""
 
     def __init__(self, part):
         self.part = part
