@@ -4,10 +4,11 @@ the stream's length after it, and the logit lens: the stream read, after each la
 the model's own final LayerNorm and unembedding, its best guess for the next token and its
 probability, so the prediction is seen forming layer by layer."""
 
-from manim import LEFT, RIGHT, Rectangle, RoundedRectangle, VGroup
+from manim import LEFT, RIGHT, Rectangle, VGroup
 
 from scenes.base import TraceScene
 from scenes.kit.numbers import fmt_percent, value_text
+from scenes.kit.shapes import rounded_rectangle
 from scenes.kit.text import MIDLINE_ELLIPSIS, centre_text_on, fit_within, words
 from scenes.kit.tokens import token_chip, window
 from scenes.readouts import Stack
@@ -158,6 +159,5 @@ class LayersScene(TraceScene):
     def row_frame(self, r):
         """A thin frame round the guess of row r: the rows whose guess is already the final one."""
         width = self.right_edge() - self.guess_left + 0.2
-        frame = RoundedRectangle(width=width, height=self.pitch * 0.92, corner_radius=0.06,
-                                 color=self.theme.accent, stroke_width=2)
+        frame = rounded_rectangle(width, self.pitch * 0.92, 0.06, color=self.theme.accent, stroke_width=2)
         return frame.move_to([self.guess_left - 0.1 + width / 2, self.y(r), 0])

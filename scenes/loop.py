@@ -3,12 +3,13 @@ token joins the text, and the model runs again on all of it, step after step."""
 
 from manim import (
     DOWN, LEFT, RIGHT, UP, Arrow, ReplacementTransform, ShowPassingFlash,
-    RoundedRectangle, VGroup,
+    VGroup,
 )
 
 from scenes.base import TraceScene
 from scenes.kit.charts import probability_bars, row_highlight
 from scenes.kit.motion import Fade, Glide
+from scenes.kit.shapes import rounded_rectangle
 from scenes.kit.text import fit_within, words
 from scenes.kit.tokens import ellipsis_chip, token_chip
 from scenes.views import Prediction
@@ -141,8 +142,8 @@ class LoopScene(TraceScene):
 
     def model_box(self):
         width, height = self.model_box_size
-        box = RoundedRectangle(corner_radius=0.15, width=width, height=height, fill_color=self.theme.panel,
-                               fill_opacity=1, stroke_color=self.theme.accent_2, stroke_width=2.5)
+        box = rounded_rectangle(width, height, 0.15, fill_color=self.theme.panel, fill_opacity=1,
+                                stroke_color=self.theme.accent_2, stroke_width=2.5)
         box.move_to([*self.model_box_centre, 0])
         name = words(self.theme, self.model_name(), size=30, color=self.theme.accent_2)
         fit_within(name, width=width - 0.4)

@@ -12,9 +12,10 @@ tests recompute from the config.
 
 from string import Formatter
 
-from manim import DOWN, LEFT, RIGHT, UP, Line, RoundedRectangle, VGroup, config
+from manim import DOWN, LEFT, RIGHT, UP, Line, VGroup, config
 
 from scenes.kit.numbers import mono, value_text
+from scenes.kit.shapes import rounded_rectangle
 from scenes.kit.text import words
 
 # The parts of the forward pass, in the order the data flows through them. The six in
@@ -84,9 +85,9 @@ def part_box(theme, lines, edge=None, min_width=1.0, pad=0.36, min_height=0.0):
     """A part of the forward pass: its lines (names, sizes) centred in a rounded box.
     Parts: .box, .lines."""
     content = VGroup(*lines).arrange(DOWN, buff=0.14)
-    box = RoundedRectangle(corner_radius=0.12, width=max(min_width, content.width + pad),
-                           height=max(min_height, content.height + 0.32), fill_color=theme.panel, fill_opacity=1,
-                           stroke_color=edge or theme.panel_edge, stroke_width=2.5)
+    box = rounded_rectangle(max(min_width, content.width + pad), max(min_height, content.height + 0.32), 0.12,
+                            fill_color=theme.panel, fill_opacity=1, stroke_color=edge or theme.panel_edge,
+                            stroke_width=2.5)
     content.move_to(box)
     group = VGroup(box, content)
     group.box, group.lines = box, content
@@ -124,10 +125,9 @@ class CornerMap(VGroup):
 
         def chip(part, width, round_it=False):
             on = part in lit or (part in BLOCK_PARTS and "block" in lit)
-            shape = RoundedRectangle(corner_radius=(chip_h / 2 if round_it else 0.04), width=width, height=chip_h,
+            return rounded_rectangle(width, chip_h, chip_h / 2 if round_it else 0.04,
                                      fill_color=theme.accent if on else theme.panel, fill_opacity=1,
                                      stroke_color=theme.accent if on else theme.panel_edge, stroke_width=1.5)
-            return shape
 
         self.chips, x = {}, 0.0
         for part in FLOW:
@@ -142,9 +142,9 @@ class CornerMap(VGroup):
         stream = Line(first.get_center(), last.get_center(), stroke_color=theme.muted, stroke_width=2)
         block_chips = VGroup(*[self.chips[p] for p in BLOCK_PARTS])
         on = "block" in lit
-        self.outline = RoundedRectangle(corner_radius=0.05, width=block_chips.width + 0.12, height=h,
-                                        stroke_color=theme.accent if on else theme.accent_2, stroke_width=2,
-                                        fill_opacity=0).move_to(block_chips)
+        self.outline = rounded_rectangle(block_chips.width + 0.12, h, 0.05,
+                                         stroke_color=theme.accent if on else theme.accent_2, stroke_width=2,
+                                         fill_opacity=0).move_to(block_chips)
         value, meaning = sizes["N"]
         times = mono(theme, "×", size=self.size, color=theme.accent_2)
         number = value_text(theme, value, meaning, size=self.size, color=theme.accent_2, fmt=fmt_count)

@@ -37,6 +37,8 @@ class Fade(Animation):
     def __init__(self, mobject, appear=True, shift=None, lag_ratio=0.0, **kwargs):
         self.appear = appear
         self.shift_vector = np.zeros(3) if shift is None else np.array(shift, dtype=float)
+        # without a slide nothing moves: no move_to (it measures each part's box) every frame
+        self.slides = bool(self.shift_vector.any())
         super().__init__(mobject, introducer=appear, remover=not appear, lag_ratio=lag_ratio, **kwargs)
 
     def create_starting_mobject(self):
@@ -44,25 +46,51 @@ class Fade(Animation):
 
     def begin(self):
         parts = self.mobject.submobjects or [self.mobject]
-        self.parts = [(part, part.get_center().copy(), _opacities(part)) for part in parts]
+        self.parts = [(part, _Box(part) if self.slides else None, _opacities(part)) for part in parts]
         super().begin()
 
     def interpolate_mobject(self, alpha):
         n = len(self.parts)
         full = (n - 1) * self.lag_ratio + 1
-        for i, (part, centre, opacities) in enumerate(self.parts):
+        for i, (part, box, opacities) in enumerate(self.parts):
             t = self.rate_func(float(np.clip(alpha * full - i * self.lag_ratio, 0, 1)))
             visible = t if self.appear else 1 - t
             _set_opacities(opacities, visible)
-            offset = (1 - visible) * self.shift_vector * (-1 if self.appear else 1)
-            part.move_to(centre + offset)
+            if self.slides:
+                offset = (1 - visible) * self.shift_vector * (-1 if self.appear else 1)
+                box.move_to(box.start + offset)
 
     def clean_up_from_scene(self, scene):
         super().clean_up_from_scene(scene)
         if not self.appear:  # leave it as it was, off screen, in case it comes back
-            for part, centre, opacities in self.parts:
+            for part, box, opacities in self.parts:
                 _set_opacities(opacities, 1.0)
-                part.move_to(centre)
+                if self.slides:
+                    box.move_to(box.start)
+
+
+class _Box:
+    """A part's bounding box, measured once, that moves the part as Mobject.move_to would.
+
+    move_to measures the box (every anchor of every glyph) each time: for a sliding caption
+    that was a few thousand points a frame per glyph. A shift adds one vector to every
+    point, and rounding keeps their order, so the box's corners shifted by the same vector
+    are exactly the box move_to would measure: the same shifts, to the last bit. (So nothing
+    else may move a sliding part while it fades: no Glide of the same mobject in that play.)"""
+
+    def __init__(self, part):
+        self.part = part
+        self.low = part.get_critical_point(-np.ones(3))  # (3,) the least x, y, z
+        self.high = part.get_critical_point(np.ones(3))  # (3,) the greatest
+        self.start = self.centre()  # where it was when the fade began
+
+    def centre(self):
+        return (self.low + self.high) / 2  # get_center's own sum: (min + max) / 2 per axis
+
+    def move_to(self, point):
+        vector = point - self.centre()
+        self.part.shift(vector)
+        self.low, self.high = self.low + vector, self.high + vector
 
 
 def _opacities(mob):

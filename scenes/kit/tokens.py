@@ -1,7 +1,8 @@
 """Tokens on screen: a piece as a chip, rows of chips, and the window onto long prompts."""
 
-from manim import DOWN, LEFT, RIGHT, UP, Line, RoundedRectangle, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Line, VGroup
 
+from scenes.kit.shapes import rounded_rectangle
 from scenes.kit.text import MIDLINE_ELLIPSIS, centre_text_on, display_text, shorten, words
 
 CHIP_HEIGHT = 0.62
@@ -26,10 +27,9 @@ def token_chip(theme, text, size=26, fill=None, edge=None, text_color=None, min_
     """A token piece in a rounded box; `text` is already display-safe. Fixed height, so a
     row of chips lines up whatever letters they hold."""
     label = words(theme, text, size=size, color=text_color, strut=True)
-    box = RoundedRectangle(corner_radius=0.1, height=max(CHIP_HEIGHT * size / 26, label.height + 0.16),
-                           width=max(min_width, label.width + CHIP_PAD),
-                           fill_color=fill or theme.panel, fill_opacity=1, stroke_color=edge or theme.panel_edge,
-                           stroke_width=1.5)
+    width, height = max(min_width, label.width + CHIP_PAD), max(CHIP_HEIGHT * size / 26, label.height + 0.16)
+    box = rounded_rectangle(width, height, 0.1, fill_color=fill or theme.panel, fill_opacity=1,
+                            stroke_color=edge or theme.panel_edge, stroke_width=1.5)
     centre_text_on(label, box.get_center())
     chip = VGroup(box, label)
     chip.box, chip.label = box, label

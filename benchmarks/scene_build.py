@@ -1,0 +1,83 @@
+"""What building shapes once and measuring a slide once save (scenes/kit/shapes.py's rounded
+boxes, scenes/kit/motion.py's _Box): the scene checks' render of every catalog scene
+(tests/scene_checks.py: a small frame, animations skipped, the last frame drawn) on
+nano-sort ("CBABBC", 6 greedy tokens), in English and Japanese, warm, once with every
+RoundedRectangle built afresh and every slide measured by Mobject.move_to each frame (as
+before), once with the prototypes and _Box, in one process. Prints the CPU seconds of each
+and their ratio, and checks that both drew the same last frames.
+
+    .venv/bin/python benchmarks/scene_build.py [--scenes map,tokens,loop]
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from manim import RoundedRectangle  # noqa: E402  (after the path: run from anywhere)
+from scene_checks import render  # noqa: E402
+
+from scenes import catalog  # noqa: E402
+from scenes.base import SceneOptions  # noqa: E402
+from scenes.kit import motion, shapes  # noqa: E402
+
+
+def built_each_time(width, height, corner_radius, style):
+    """A prototype that is never kept: every box rounds its own corners."""
+    return RoundedRectangle(corner_radius=corner_radius, width=width, height=height, **dict(style))
+
+
+class MeasuredEachFrame(motion._Box):
+    """A slide that measures its part with Mobject.move_to every frame."""
+
+    def move_to(self, point):
+        self.part.move_to(point)
+
+
+def use_prototypes(on, kept=(shapes._rounded_prototype, motion._Box)):
+    shapes._rounded_prototype, motion._Box = kept if on else (built_each_time, MeasuredEachFrame)
+
+
+def render_all(infos, trace, languages):
+    """(CPU seconds, last frames) of the check renders of `infos` on `trace` in `languages`."""
+    frames = []
+    start = time.process_time()
+    with tempfile.TemporaryDirectory() as work:
+        for language in languages:
+            for info in infos:
+                scene = render(info.load().bind(trace, SceneOptions(language=language)), work)
+                frames.append(np.array(scene.renderer.get_frame()))
+    return time.process_time() - start, frames
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenes", help="comma-separated catalog names (default: every scene)")
+    args = parser.parse_args()
+
+    from tracer.models import load_model
+    from tracer.record import trace_prompt
+    from tracer.sampling import Sampling
+
+    trace = trace_prompt(load_model("nano-sort"), "CBABBC", generate=6, sampling=Sampling(temperature=0))
+    names = args.scenes.split(",") if args.scenes else [info.name for info in catalog.CATALOG]
+    infos = [catalog.get(name) for name in names]
+    render_all(infos, trace, ["en", "ja"])  # texts, fonts and Pango warmed for both, as in a test worker
+    use_prototypes(False)
+    afresh, afresh_frames = render_all(infos, trace, ["en", "ja"])
+    use_prototypes(True)
+    kept, kept_frames = render_all(infos, trace, ["en", "ja"])
+    same = all(np.array_equal(a, b) for a, b in zip(afresh_frames, kept_frames))
+    print(f"{len(kept_frames)} warm check renders (nano-sort, en and ja): shapes built and slides measured "
+          f"each time {afresh:.1f} s CPU, prototypes and _Box {kept:.1f} s CPU: {kept / afresh:.2f} of the time; "
+          f"last frames {'identical' if same else 'DIFFERENT'}")
+
+
+if __name__ == "__main__":
+    main()
