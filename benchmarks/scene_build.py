@@ -11,8 +11,6 @@ and their ratio, and checks that both drew the same last frames.
 
 import argparse
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from manim import RoundedRectangle  # noqa: E402  (after the path: run from anywhere)
-from scene_checks import render  # noqa: E402
+from text_glyphs import demo_scenes, render_all  # noqa: E402  (the same check renders, the same demo)
 
-from scenes import catalog  # noqa: E402
-from scenes.base import SceneOptions  # noqa: E402
 from scenes.kit import motion, shapes  # noqa: E402
 
 
@@ -44,30 +40,12 @@ def use_prototypes(on, kept=(shapes._rounded_prototype, motion._Box)):
     shapes._rounded_prototype, motion._Box = kept if on else (built_each_time, MeasuredEachFrame)
 
 
-def render_all(infos, trace, languages):
-    """(CPU seconds, last frames) of the check renders of `infos` on `trace` in `languages`."""
-    frames = []
-    start = time.process_time()
-    with tempfile.TemporaryDirectory() as work:
-        for language in languages:
-            for info in infos:
-                scene = render(info.load().bind(trace, SceneOptions(language=language)), work)
-                frames.append(np.array(scene.renderer.get_frame()))
-    return time.process_time() - start, frames
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenes", help="comma-separated catalog names (default: every scene)")
     args = parser.parse_args()
 
-    from tracer.models import load_model
-    from tracer.record import trace_prompt
-    from tracer.sampling import Sampling
-
-    trace = trace_prompt(load_model("nano-sort"), "CBABBC", generate=6, sampling=Sampling(temperature=0))
-    names = args.scenes.split(",") if args.scenes else [info.name for info in catalog.CATALOG]
-    infos = [catalog.get(name) for name in names]
+    trace, infos = demo_scenes(args.scenes)
     render_all(infos, trace, ["en", "ja"])  # texts, fonts and Pango warmed for both, as in a test worker
     use_prototypes(False)
     afresh, afresh_frames = render_all(infos, trace, ["en", "ja"])

@@ -47,18 +47,24 @@ def render_all(infos, trace, languages):
     return time.process_time() - start, frames
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenes", help="comma-separated catalog names (default: every scene)")
-    args = parser.parse_args()
-
+def demo_scenes(scenes):
+    """The nano-sort demo's trace ("CBABBC", 6 greedy tokens) and the catalog entries named in
+    `scenes` (comma-separated; None: every scene)."""
     from tracer.models import load_model
     from tracer.record import trace_prompt
     from tracer.sampling import Sampling
 
     trace = trace_prompt(load_model("nano-sort"), "CBABBC", generate=6, sampling=Sampling(temperature=0))
-    names = args.scenes.split(",") if args.scenes else [info.name for info in catalog.CATALOG]
-    infos = [catalog.get(name) for name in names]
+    names = scenes.split(",") if scenes else [info.name for info in catalog.CATALOG]
+    return trace, [catalog.get(name) for name in names]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenes", help="comma-separated catalog names (default: every scene)")
+    args = parser.parse_args()
+
+    trace, infos = demo_scenes(args.scenes)
     glyph_text = text.GlyphText
     render_all(infos[:1], trace, ["en"])  # imports, fonts and Pango warmed for both
     use_text_class(Text)
