@@ -13,13 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from manim import RoundedRectangle  # noqa: E402  (after the path: run from anywhere)
-from text_glyphs import demo_scenes, render_all  # noqa: E402  (the same check renders, the same demo)
+from text_glyphs import before_and_after, demo_scenes, render_all  # noqa: E402  (the same renders and demo)
 
 from scenes.kit import motion, shapes  # noqa: E402
 
@@ -47,12 +45,9 @@ def main():
 
     trace, infos = demo_scenes(args.scenes)
     render_all(infos, trace, ["en", "ja"])  # texts, fonts and Pango warmed for both, as in a test worker
-    use_prototypes(False)
-    afresh, afresh_frames = render_all(infos, trace, ["en", "ja"])
-    use_prototypes(True)
-    kept, kept_frames = render_all(infos, trace, ["en", "ja"])
-    same = all(np.array_equal(a, b) for a, b in zip(afresh_frames, kept_frames))
-    print(f"{len(kept_frames)} warm check renders (nano-sort, en and ja): shapes built and slides measured "
+    afresh, kept, renders, same = before_and_after(infos, trace, lambda: use_prototypes(False),
+                                                   lambda: use_prototypes(True))
+    print(f"{renders} warm check renders (nano-sort, en and ja): shapes built and slides measured "
           f"each time {afresh:.1f} s CPU, prototypes and _Box {kept:.1f} s CPU: {kept / afresh:.2f} of the time; "
           f"last frames {'identical' if same else 'DIFFERENT'}")
 

@@ -47,6 +47,18 @@ def render_all(infos, trace, languages):
     return time.process_time() - start, frames
 
 
+def before_and_after(infos, trace, before, after, languages=("en", "ja")):
+    """The check renders of `infos` on `trace` once with the code as `before()` sets it up, then
+    as `after()` does: (CPU seconds before, after, how many renders each, whether their last
+    frames are identical)."""
+    before()
+    first, first_frames = render_all(infos, trace, languages)
+    after()
+    second, second_frames = render_all(infos, trace, languages)
+    same = all(np.array_equal(a, b) for a, b in zip(first_frames, second_frames, strict=True))
+    return first, second, len(second_frames), same
+
+
 def demo_scenes(scenes):
     """The nano-sort demo's trace ("CBABBC", 6 greedy tokens) and the catalog entries named in
     `scenes` (comma-separated; None: every scene)."""
@@ -67,12 +79,9 @@ def main():
     trace, infos = demo_scenes(args.scenes)
     glyph_text = text.GlyphText
     render_all(infos[:1], trace, ["en"])  # imports, fonts and Pango warmed for both
-    use_text_class(Text)
-    manims, manim_frames = render_all(infos, trace, ["en", "ja"])
-    use_text_class(glyph_text)
-    glyphs, glyph_frames = render_all(infos, trace, ["en", "ja"])
-    same = all(np.array_equal(a, b) for a, b in zip(manim_frames, glyph_frames))
-    print(f"{len(manim_frames)} check renders (nano-sort, en and ja): Manim's Text {manims:.1f} s CPU, "
+    manims, glyphs, renders, same = before_and_after(infos, trace, lambda: use_text_class(Text),
+                                                     lambda: use_text_class(glyph_text))
+    print(f"{renders} check renders (nano-sort, en and ja): Manim's Text {manims:.1f} s CPU, "
           f"GlyphText {glyphs:.1f} s CPU: {glyphs / manims:.2f} of the time; last frames "
           f"{'identical' if same else 'DIFFERENT'}")
 
