@@ -126,15 +126,16 @@ def limiter_gain(peaks, ceiling_dbtp=PEAK_CEILING_DBTP):
     return uniform_filter1d(minimum_filter1d(needed, width), width)
 
 
-def normalise(samples):
-    """`samples` at TARGET_LUFS with true peaks under the ceiling; silence stays silence.
+def normalise(samples, loudness=None):
+    """`samples` at TARGET_LUFS with true peaks under the ceiling; silence stays silence
+    (`loudness`: the track's integrated loudness, when the caller has measured it already).
 
     The true peaks are measured once, on the track as it comes: a gain scales them exactly, and
     the limiter's gain nearly so (it changes over 5 ms; the peak filter reaches 0.2 ms). Limiting
     lowers the loudness a little, so it is measured once more and made up: the limiter then
     takes a hair more, a few hundredths of a LU, so the make-up is not measured again."""
     samples = samples.astype(np.float32)
-    loudness = integrated_loudness(samples)
+    loudness = integrated_loudness(samples) if loudness is None else loudness
     if not np.isfinite(loudness):
         return samples
     peaks = true_peaks(samples)
@@ -173,7 +174,7 @@ def join_normalised(parts):
     joins = np.cumsum([len(part) for part in parts])[:-1]
     if abs(loudness - TARGET_LUFS) < CLOSE_LU and all(join_peak(joined, at) <= ceiling for at in joins):
         return joined
-    return normalise(joined)
+    return normalise(joined, loudness)
 
 
 def join_peak(samples, at):
